@@ -1,0 +1,3 @@
+from caserun.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analysis: answers computed from history, in SQL where it can be."""

@@ -1,0 +1,35 @@
+"""The ``caserun`` command. Each sub-command lives in a module named after it.
+
+Exit codes: 0 ok, 1 error (file, parse, network, auth), 2 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from caserun.cli import admin, launches, serve, upload
+from caserun.cli.output import fail
+from caserun.errors import CaserunError
+
+app = typer.Typer(
+    name="caserun",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="caserun: every test execution kept as a case run, its history explained.",
+)
+serve.register(app)
+admin.register(app)
+upload.register(app)
+launches.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except CaserunError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,226 @@
+"""``caserun upload``: send report files (and the attachments they reference) as one launch."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated, Any, cast
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from caserun.cli.options import OutputOpt, TokenOpt, UrlOpt
+from caserun.cli.output import console, emit_json, errors, fail
+from caserun.client import Client
+from caserun.errors import ParseError
+from caserun.ingest import registry
+from caserun.ingest.protocol import ReportParser, ReportSource
+
+PROGRESS_FROM_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class LocalReport:
+    path: Path
+    parser: ReportParser
+    tests: int = 0
+    attempts: int = 0
+    attachments: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def expand(args: list[str]) -> list[tuple[Path, bool]]:
+    """Files named, globbed or found in directories; the flag says whether it was named."""
+    found: list[tuple[Path, bool]] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found += [(p, False) for p in sorted(path.rglob("*")) if p.is_file()]
+        elif path.is_file():
+            found.append((path, True))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise ParseError("no such file, and no file matches this pattern", file=arg)
+            found += [(m, False) for m in files]
+    return found
+
+
+def _resolve(report: Path, ref: str) -> Path | str:
+    """The local file an attachment reference names, if it lies inside the report's folder."""
+    base = report.resolve().parent
+    given = Path(ref)
+    target = (given if given.is_absolute() else base / given).resolve()
+    if not target.is_relative_to(base):
+        return f"attachment {ref!r} is outside the report's directory and was not sent"
+    if not target.is_file():
+        return f"attachment {ref!r} was not found next to {report.name}"
+    return target
+
+
+def inspect(path: Path, fmt: str | None, named: bool) -> LocalReport | None:
+    source = ReportSource(path, str(path))
+    if fmt:
+        parser = registry.get(fmt)
+    else:
+        try:
+            parser = registry.detect(source)
+        except ParseError:
+            if named:
+                raise
+            return None  # a file in a directory that is not a report (a screenshot, say)
+    report = LocalReport(path=path, parser=parser)
+    for result in parser.parse(source):
+        report.tests += 1
+        report.attempts += len(result.attempts)
+        for attempt in result.attempts:
+            for ref in attempt.attachments:
+                if ref.path is None or ref.path in report.attachments:
+                    continue
+                resolved = _resolve(path, ref.path)
+                if isinstance(resolved, str):
+                    report.warnings.append(resolved)
+                else:
+                    report.attachments[ref.path] = resolved
+    return report
+
+
+def idempotency_key(reports: list[LocalReport], fields: list[tuple[str, str]], project: str) -> str:
+    digest = hashlib.sha256(json.dumps([project, sorted(fields)]).encode())
+    for report in reports:
+        with report.path.open("rb") as stream:
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+    return "cli-" + digest.hexdigest()[:48]
+
+
+class _Counted:
+    """A file whose reads advance a progress bar."""
+
+    def __init__(self, stream: IO[bytes], progress: Progress, task: Any) -> None:
+        self.stream, self.progress, self.task = stream, progress, task
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.progress.advance(self.task, len(chunk))
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def upload(
+    files: Annotated[list[str], typer.Argument(help="Report files, globs or directories.")],
+    project: Annotated[str, typer.Option("--project", "-p", help="Project key.")],
+    launch: Annotated[str | None, typer.Option("--launch", help="Launch name, e.g. 'CI #12'.")] = None,
+    environment: Annotated[str | None, typer.Option(help="Environment, e.g. staging.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch under test.")] = None,
+    commit: Annotated[str | None, typer.Option(help="Commit under test.")] = None,
+    build_url: Annotated[str | None, typer.Option(help="Link to the CI build.")] = None,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="K=V launch attribute (repeatable).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Skip detection; see `caserun formats`.")] = None,
+    retry_of: Annotated[int | None, typer.Option("--retry-of", help="The launch id these results retry.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Upload test reports as one launch, with the attachments they reference."""
+    fields: list[tuple[str, str]] = [("source", "cli")]
+    for name, value in (
+        ("name", launch),
+        ("environment", environment),
+        ("branch", branch),
+        ("commit", commit),
+        ("build_url", build_url),
+        ("format", format),
+        ("retry_of", str(retry_of) if retry_of is not None else None),
+    ):
+        if value is not None:
+            fields.append((name, value))
+    for item in attr or []:
+        if "=" not in item:
+            fail(f"--attr {item!r} is not K=V", 2)
+        fields.append(("attr", item))
+
+    reports = [r for path, named in expand(files) if (r := inspect(path, format, named)) is not None]
+    if not reports:
+        fail("no test reports found in " + ", ".join(files))
+    for report in reports:
+        for warning in report.warnings:
+            errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    attachments = {ref: p for r in reports for ref, p in r.attachments.items()}
+    key = idempotency_key(reports, fields, project)
+
+    if dry_run:
+        plan = {
+            "project": project,
+            "launch": dict(fields),
+            "attributes": attr or [],
+            "idempotency_key": key,
+            "files": [
+                {
+                    "path": str(r.path),
+                    "format": r.parser.name,
+                    "tests": r.tests,
+                    "attempts": r.attempts,
+                    "attachments": sorted(r.attachments),
+                    "warnings": r.warnings,
+                }
+                for r in reports
+            ],
+            "attachments": len(attachments),
+            "bytes": sum(r.path.stat().st_size for r in reports) + sum(p.stat().st_size for p in attachments.values()),
+        }
+        if output == "json":
+            emit_json({"dry_run": plan})
+        else:
+            for r in reports:
+                console.print(f"{r.path}: {r.parser.name}, {r.tests} tests, {len(r.attachments)} attachments")
+            console.print("dry run: nothing was sent")
+        return
+
+    total = sum(r.path.stat().st_size for r in reports)
+    handles = [r.path.open("rb") for r in reports]
+    try:
+        with (
+            Client(url, token) as client,
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=errors,
+                transient=True,
+                disable=total < PROGRESS_FROM_BYTES or output == "json",
+            ) as progress,
+        ):
+            task = progress.add_task("uploading", total=total)
+            streams: list[tuple[str, IO[bytes]]] = [
+                (r.path.name, cast(IO[bytes], _Counted(h, progress, task)))
+                for r, h in zip(reports, handles, strict=True)
+            ]
+            body = client.import_reports(project, streams, attachments, fields, idempotency_key=key)
+    finally:
+        for handle in handles:
+            handle.close()
+    launch_body = body["launch"]
+    if output == "json":
+        emit_json({"launch": {"id": launch_body["id"], "url": launch_body["url"], "summary": launch_body["summary"]}})
+        return
+    s = launch_body["summary"]
+    rate = f"{s['pass_rate']}%" if s["pass_rate"] is not None else "–"
+    console.print(
+        f"launch {launch_body['id']}: {s['total']} tests, {s['passed']} passed, {s['failed']} failed, "
+        f"{s['skipped']} skipped, pass rate {rate}",
+        highlight=False,
+    )
+    typer.echo(launch_body["url"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("upload")(upload)

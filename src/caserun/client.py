@@ -1,0 +1,109 @@
+"""The HTTP client shared by the CLI and the pytest plugin.
+
+Errors from the server come back as the same exception types the server raised, with
+its message, so the CLI prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from caserun import __version__
+from caserun.errors import (
+    CaserunError,
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+)
+
+_BY_STATUS: dict[int, type[CaserunError]] = {
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidInput,
+}
+
+
+class Client:
+    def __init__(
+        self,
+        url: str | None,
+        token: str | None,
+        *,
+        timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not url:
+            raise ConfigError("no server: set CASERUN_URL or pass --url")
+        if not token:
+            raise ConfigError("no token: set CASERUN_TOKEN or pass --token")
+        self.base = url.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.base,
+            timeout=timeout,
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": f"caserun/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.status_code < 400:
+            return response.json() if response.content else None
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {response.status_code}"
+        raise _BY_STATUS.get(response.status_code, CaserunError)(message)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise CaserunError(f"cannot reach {self.base}: {exc}") from None
+        return self._check(response)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=body, **kwargs)
+
+    def import_reports(
+        self,
+        project: str,
+        reports: Sequence[tuple[str, IO[bytes]]],
+        attachments: Mapping[str, Path],
+        fields: Sequence[tuple[str, str]],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        files: list[tuple[str, tuple[str, IO[bytes]]]] = [("report", (name, f)) for name, f in reports]
+        handles = [path.open("rb") for path in attachments.values()]
+        try:
+            files += [("attachment", (ref, h)) for ref, h in zip(attachments, handles, strict=True)]
+            headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+            data: dict[str, list[str]] = {}
+            for key, value in fields:
+                data.setdefault(key, []).append(value)
+            return self.request("POST", f"/api/v1/projects/{project}/imports", files=files, data=data, headers=headers)
+        finally:
+            for handle in handles:
+                handle.close()

@@ -1,0 +1,1 @@
+"""Domain: statuses, entities and rules. No I/O and no framework imports."""

@@ -1,0 +1,1 @@
+"""Built-in report formats, one module each, registered as ``caserun.formats`` entry points."""

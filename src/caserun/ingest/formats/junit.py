@@ -1,0 +1,273 @@
+"""JUnit XML, in the dialects real tools write.
+
+There is no single JUnit XML spec: the de facto schema is Ant's (``junit-4.xsd``), with
+Maven Surefire's extensions (https://maven.apache.org/surefire/maven-surefire-plugin/xsd/surefire-test-report.xsd).
+Quirks handled here, by the tools that write them:
+
+* **pytest** (xunit1 and xunit2): control characters are written as the text ``#x1B``
+  (restored); a teardown error after a test writes a *second* ``<testcase>`` with the
+  same name whose ``<error>`` says ``failed on teardown with`` (merged into the test,
+  which becomes failed); ``record_property`` gives ``<properties>`` inside a testcase;
+  xunit1 adds ``file`` and ``line``; parametrised names end in ``[params]``; xfail is a
+  ``<skipped type="pytest.xfail">``.
+* **Maven Surefire**: ``flakyFailure``/``flakyError`` are earlier failed attempts of a
+  test that then passed; ``rerunFailure``/``rerunError`` are further failed attempts after
+  the ``failure``/``error``; each carries its own ``stackTrace``, ``system-out``,
+  ``system-err``. Suite-level ``<properties>`` (all JVM system properties) are ignored.
+* **Gradle**: one file per class, ``<testsuite>`` root; ``time`` may carry a thousands
+  separator in some locales.
+* **jest-junit, vitest, Playwright, mocha-junit-reporter**: failures carry the message in
+  the element text only; ``classname`` may repeat the suite title; Playwright writes
+  ``[[ATTACHMENT|path]]`` lines for attachments.
+* **PHPUnit**: suites nest (``testsuite`` inside ``testsuite``), ``class``/``file``/``line``
+  attributes; an incomplete or risky test is a ``<skipped/>``.
+* **go-junit-report**: ``classname`` is the package path, the failure text is the test
+  output.
+* Anything: ``[[ATTACHMENT|path]]`` lines in ``system-out``/``system-err`` (the Jenkins
+  convention) become attachments resolved relative to the report.
+
+The file is streamed with ``iterparse``; each finished ``<testcase>`` is cleared, so
+memory is bounded by the largest single test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from lxml import etree
+
+from caserun.domain.model import Attempt, Failure, Status, TestResult
+from caserun.errors import ParseError
+from caserun.ingest.formats.text import (
+    attachment_refs,
+    exception_type,
+    failure_type,
+    parse_seconds,
+    unescape_control,
+)
+from caserun.ingest.protocol import ReportSource
+from caserun.ingest.xmlsafe import iterparse, line_of, local_name, text_of
+
+_OUTCOMES = {"failure", "error", "skipped"}
+_EARLIER_ATTEMPTS = {"flakyFailure": "failure", "flakyError": "error"}
+_LATER_ATTEMPTS = {"rerunFailure": "failure", "rerunError": "error"}
+_TEARDOWN_MARKERS = ("failed on teardown with", "error in teardown")
+
+
+def _clean(text: str | None) -> str | None:
+    return unescape_control(text) if text else text
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _failure(element: etree._Element, kind: str) -> Failure:
+    message = _clean(element.get("message"))
+    trace = None
+    stack = element.find("stackTrace")
+    body = text_of(stack) if stack is not None else text_of(element)
+    if stack is None:
+        # Surefire rerun elements hold children; plain failures hold the trace as text.
+        body = _clean(element.text) if element.text and element.text.strip() else body
+    trace = _clean(body)
+    if not message and trace:
+        message = trace.strip().splitlines()[0]
+    exc = exception_type(element.get("type"), message, trace)
+    return Failure(
+        message=message or kind,
+        type=failure_type(kind, exc, message),
+        exception=exc,
+        trace=trace,
+    )
+
+
+def _child_text(element: etree._Element, name: str) -> str | None:
+    return _clean(text_of(element.find(name)))
+
+
+class _Testcase:
+    """Reads one finished ``<testcase>`` element into a TestResult."""
+
+    def __init__(self, element: etree._Element, suites: list[str], source: ReportSource) -> None:
+        self.element = element
+        self.suites = suites
+        self.source = source
+
+    def result(self) -> TestResult:
+        el = self.element
+        name = el.get("name") or ""
+        suite = el.get("classname") or el.get("class") or (self.suites[-1] if self.suites else "")
+        warnings: list[str] = []
+        if not name:
+            warnings.append(f"testcase without a name at line {el.sourceline}")
+            name = f"<unnamed line {el.sourceline}>"
+        duration = parse_seconds(el.get("time"))
+        if el.get("time") and duration is None:
+            warnings.append(f"unreadable time {el.get('time')!r}")
+        stdout = _child_text(el, "system-out")
+        stderr = _child_text(el, "system-err")
+        properties = self._properties()
+
+        status = Status.PASSED
+        failure: Failure | None = None
+        earlier: list[Attempt] = []
+        later: list[Attempt] = []
+        for child in el:
+            tag = local_name(child)
+            if tag in ("failure", "error") and failure is None:
+                status, failure = Status.FAILED, _failure(child, tag)
+            elif tag == "skipped" and failure is None:
+                status = Status.SKIPPED
+                message = _clean(child.get("message")) or _clean(text_of(child))
+                if message:
+                    properties.setdefault("skip_reason", message.strip())
+            elif tag in _EARLIER_ATTEMPTS:
+                earlier.append(self._extra_attempt(child, _EARLIER_ATTEMPTS[tag]))
+            elif tag in _LATER_ATTEMPTS:
+                later.append(self._extra_attempt(child, _LATER_ATTEMPTS[tag]))
+
+        attachments = attachment_refs(stdout) + attachment_refs(stderr)
+        main = Attempt(
+            status=status,
+            duration_ms=duration,
+            started_at=_timestamp(el.get("timestamp")),
+            failure=failure,
+            stdout=stdout,
+            stderr=stderr,
+            attachments=attachments,
+            properties=properties,
+        )
+        line = el.get("line") or el.get("lineno")
+        return TestResult(
+            suite=suite,
+            name=name,
+            attempts=[*earlier, main, *later],
+            file=el.get("file"),
+            line=int(line) if line and line.isdigit() else None,
+            warnings=warnings,
+        )
+
+    def _properties(self) -> dict[str, str]:
+        props: dict[str, str] = {}
+        block = self.element.find("properties")
+        if block is not None:
+            for prop in block.iterfind("property"):
+                key = prop.get("name")
+                if key:
+                    props[key] = _clean(prop.get("value") or text_of(prop) or "") or ""
+        return props
+
+    @staticmethod
+    def _extra_attempt(element: etree._Element, kind: str) -> Attempt:
+        stdout = _child_text(element, "system-out")
+        stderr = _child_text(element, "system-err")
+        return Attempt(
+            status=Status.FAILED,
+            duration_ms=parse_seconds(element.get("time")),
+            failure=_failure(element, kind),
+            stdout=stdout,
+            stderr=stderr,
+            attachments=attachment_refs(stdout) + attachment_refs(stderr),
+        )
+
+
+def _is_teardown_error(result: TestResult) -> bool:
+    failure = result.final.failure
+    return (
+        len(result.attempts) == 1
+        and failure is not None
+        and failure.type is not None
+        and failure.message.lower().startswith(_TEARDOWN_MARKERS)
+    )
+
+
+def _merge_teardown(test: TestResult, teardown: TestResult) -> TestResult:
+    """pytest's second ``<testcase>`` for a teardown error belongs to the same test."""
+    final = test.final
+    error = teardown.final
+    if final.status in (Status.PASSED, Status.SKIPPED):
+        final.status = Status.FAILED
+        final.failure = error.failure
+    final.stdout = final.stdout or error.stdout
+    final.stderr = final.stderr or error.stderr
+    final.attachments.extend(error.attachments)
+    final.properties["teardown_error"] = error.failure.message if error.failure else "error"
+    return test
+
+
+class JUnitParser:
+    name = "junit"
+    title = "JUnit XML (pytest, Surefire, Gradle, jest-junit, vitest, Playwright, PHPUnit, go-junit-report)"
+
+    def sniff(self, head: bytes, source: ReportSource) -> float:
+        # TestNG, NUnit (<test-suite>), xUnit.net and TRX use other element names.
+        text = _decode_head(head)
+        return 0.9 if "<testsuite" in text else 0.0
+
+    def parse(self, source: ReportSource) -> Iterator[TestResult]:
+        suites: list[str] = []
+        pending: TestResult | None = None
+        seen_root = False
+        count = 0
+        with source.open() as stream:
+            for event, element in iterparse(stream, file=source.display_name, format=self.name):
+                tag = local_name(element)
+                if not seen_root:
+                    seen_root = True
+                    if tag not in ("testsuites", "testsuite"):
+                        raise ParseError(
+                            f"root element is <{tag}>, not <testsuites> or <testsuite>",
+                            file=source.display_name,
+                            line=line_of(element),
+                            format=self.name,
+                        )
+                if tag == "testsuite":
+                    if event == "start":
+                        suites.append(element.get("name") or "")
+                        if "timestamp" in element.attrib and "started_at" not in source.info:
+                            source.info["started_at"] = element.get("timestamp") or ""
+                    else:
+                        suites.pop()
+                        element.clear()
+                elif tag == "testcase" and event == "end":
+                    result = _Testcase(element, suites, source).result()
+                    _release(element)
+                    count += 1
+                    if pending is not None and _same_test(pending, result) and _is_teardown_error(result):
+                        pending = _merge_teardown(pending, result)
+                        continue
+                    if pending is not None:
+                        yield pending
+                    pending = result
+        if pending is not None:
+            yield pending
+        if count == 0:
+            raise ParseError("no test cases in report", file=source.display_name, format=self.name)
+
+
+def _same_test(a: TestResult, b: TestResult) -> bool:
+    return a.suite == b.suite and a.name == b.name
+
+
+def _release(element: etree._Element) -> None:
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _decode_head(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore")
+    return head.decode("utf-8", errors="ignore")
+
+
+parser = JUnitParser()

@@ -1,0 +1,94 @@
+"""Text clean-up that several formats share: control-character escapes, exception types,
+failure kinds, durations and inline attachment markers."""
+
+from __future__ import annotations
+
+import re
+
+from caserun.domain.model import AttachmentRef, FailureType
+
+_PYTEST_ESCAPE = re.compile(r"#x([0-9A-Fa-f]{2})")
+_ATTACHMENT_LINE = re.compile(r"\[\[ATTACHMENT\|([^\]\r\n]+)\]\]")
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:E\s+)?(?P<type>[A-Za-z_$][\w$]*(?:[.$][A-Za-z_$][\w$]*)*(?:Error|Exception|Failure|Panic|Fault))\b(?::|$)",
+    re.MULTILINE,
+)
+# pytest's last traceback line: "tests/test_x.py:12: AssertionError"
+_LOCATION_LINE = re.compile(r"^\S+:\d+: (?P<type>[A-Za-z_][\w.]*)\s*$", re.MULTILINE)
+_TIMEOUT = re.compile(r"time(?:d)?\s?out|timeout|deadline exceeded", re.IGNORECASE)
+
+
+def unescape_control(text: str) -> str:
+    """pytest writes control characters (ESC of ANSI colours) as ``#x1B``; restore them."""
+
+    def repl(match: re.Match[str]) -> str:
+        code = int(match.group(1), 16)
+        if code < 0x20 and code not in (0x09, 0x0A, 0x0D):
+            return chr(code)
+        return match.group(0)
+
+    return _PYTEST_ESCAPE.sub(repl, text)
+
+
+def attachment_refs(text: str | None) -> list[AttachmentRef]:
+    """``[[ATTACHMENT|path]]`` lines (Jenkins JUnit attachments plugin convention)."""
+    if not text or "[[ATTACHMENT|" not in text:
+        return []
+    refs = []
+    for match in _ATTACHMENT_LINE.finditer(text):
+        path = match.group(1).strip()
+        refs.append(AttachmentRef(name=path.replace("\\", "/").rsplit("/", 1)[-1], path=path))
+    return refs
+
+
+def exception_type(declared: str | None, message: str | None, trace: str | None) -> str | None:
+    """The exception class: the declared ``type``, else the first ``XxxError:`` line."""
+    if declared and declared.strip():
+        return declared.strip()
+    if trace:
+        located = _LOCATION_LINE.findall(trace)
+        if located:
+            return str(located[-1])
+    for text in (trace, message):
+        if text:
+            match = _EXCEPTION_LINE.search(text)
+            if match:
+                return match.group("type")
+    return None
+
+
+_ASSERTION_EXCEPTION = re.compile(r"Assert|Comparison|Expectation|ExpectedException")
+_ASSERTION_MESSAGE = re.compile(r"^\s*(?:Error: )?expect\(|\bExpected\b|\bassert\b")
+
+
+def failure_type(kind: str, exception: str | None, message: str | None) -> FailureType:
+    """``kind`` is ``failure`` or ``error`` as the report says; the exception decides when known.
+
+    Runners disagree: pytest writes any exception in the test body as ``<failure>``, and
+    JUnit 4 wrote ``<error>`` for them. So: a timeout wins; an assertion-like exception or
+    message is an assertion; another known exception is an error; else the report's kind.
+    """
+    probe = f"{exception or ''} {message or ''}"
+    if _TIMEOUT.search(probe):
+        return FailureType.TIMEOUT
+    if exception and _ASSERTION_EXCEPTION.search(exception):
+        return FailureType.ASSERTION
+    if message and _ASSERTION_MESSAGE.search(message) and (not exception or exception in ("Error", "AssertionError")):
+        return FailureType.ASSERTION
+    if exception:
+        return FailureType.ERROR
+    return FailureType.ERROR if kind == "error" else FailureType.ASSERTION
+
+
+def parse_seconds(value: str | None) -> int | None:
+    """``"1.234"``, ``"1,234.5"`` (some .NET/Gradle locales) → milliseconds."""
+    if value is None or not value.strip():
+        return None
+    cleaned = value.strip().replace(",", "")
+    try:
+        seconds = float(cleaned)
+    except ValueError:
+        return None
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        return None
+    return round(seconds * 1000)

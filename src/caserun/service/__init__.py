@@ -1,0 +1,1 @@
+"""Services: the use cases. Each public function is one transaction."""

@@ -1,0 +1,1 @@
+"""Store: SQLAlchemy Core tables, queries by aggregate, Alembic migrations, the blob store."""

@@ -1,0 +1,255 @@
+"""Case run rows: bulk inserts for imports, the launch's list, one run with its details."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from caserun.errors import InvalidInput
+from caserun.store import pagination
+from caserun.store.launches import STATUS_RANK
+from caserun.store.tables import attachment, case_run, case_run_log, test_case
+
+SORTS: dict[str, Any] = {
+    "status": STATUS_RANK,
+    "duration": func.coalesce(case_run.c.duration_ms, -1),
+    "name": test_case.c.full_name,
+    "started": case_run.c.started_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRunFilter:
+    status: list[str] | None = None
+    text: str | None = None
+    #: "started" keeps report order; "status" with failed first is the triage view
+    sort: str = "started"
+    failed_first: bool = False
+    all_attempts: bool = False
+
+
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert case runs in one executemany round and return their ids in order."""
+    if not rows:
+        return []
+    result = conn.execute(insert(case_run).returning(case_run.c.id, sort_by_parameter_order=True), list(rows))
+    return [int(row[0]) for row in result]
+
+
+def insert_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(case_run_log), list(rows))
+
+
+def insert_attachments(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(attachment), list(rows))
+
+
+def max_attempts(conn: Connection, launch_id: int, test_case_ids: Sequence[int]) -> dict[int, int]:
+    query = (
+        select(case_run.c.test_case_id, func.max(case_run.c.attempt))
+        .where(case_run.c.launch_id == launch_id, case_run.c.test_case_id.in_(test_case_ids))
+        .group_by(case_run.c.test_case_id)
+    )
+    return {int(tc): int(n) for tc, n in conn.execute(query)}
+
+
+def settle_attempts(conn: Connection, launch_id: int) -> None:
+    """Mark only the last attempt of each test final, and flag passes that followed a failure.
+
+    Needed only when one test arrived in several pieces (pytest's duplicate testcases, a
+    retry streamed later); a single multi-attempt result is settled in memory.
+    """
+    later = aliased(case_run)
+    conn.execute(
+        update(case_run)
+        .where(
+            case_run.c.launch_id == launch_id,
+            case_run.c.is_final,
+            exists().where(
+                later.c.launch_id == case_run.c.launch_id,
+                later.c.test_case_id == case_run.c.test_case_id,
+                later.c.attempt > case_run.c.attempt,
+            ),
+        )
+        .values(is_final=False)
+    )
+    earlier = aliased(case_run)
+    conn.execute(
+        update(case_run)
+        .where(
+            case_run.c.launch_id == launch_id,
+            case_run.c.is_final,
+            case_run.c.status == "passed",
+            exists().where(
+                earlier.c.launch_id == case_run.c.launch_id,
+                earlier.c.test_case_id == case_run.c.test_case_id,
+                earlier.c.attempt < case_run.c.attempt,
+                earlier.c.status == "failed",
+            ),
+        )
+        .values(passed_on_retry=True)
+    )
+
+
+def link_retries(conn: Connection, launch_id: int, retried_launch_id: int) -> None:
+    """Point each first attempt at the final run of the same test in the retried launch."""
+    prior = aliased(case_run)
+    target = (
+        select(prior.c.id)
+        .where(
+            prior.c.launch_id == retried_launch_id,
+            prior.c.test_case_id == case_run.c.test_case_id,
+            prior.c.is_final,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(case_run).where(case_run.c.launch_id == launch_id, case_run.c.attempt == 1).values(retry_of_id=target)
+    )
+
+
+_LIST_COLUMNS = (
+    case_run.c.id,
+    case_run.c.launch_id,
+    case_run.c.test_case_id,
+    case_run.c.attempt,
+    case_run.c.is_final,
+    case_run.c.status,
+    case_run.c.passed_on_retry,
+    case_run.c.started_at,
+    case_run.c.finished_at,
+    case_run.c.duration_ms,
+    case_run.c.failure_type,
+    case_run.c.failure_exception,
+    case_run.c.failure_message,
+    test_case.c.suite,
+    test_case.c.name,
+    test_case.c.parameters,
+    test_case.c.full_name,
+)
+
+
+def list_page(
+    conn: Connection, launch_id: int, flt: CaseRunFilter, *, cursor: str | None, limit: int
+) -> pagination.Page:
+    sort_name = flt.sort.lstrip("-+")
+    if sort_name not in SORTS:
+        raise InvalidInput(f"cannot sort case runs by {sort_name!r}; use one of {', '.join(SORTS)}")
+    keys = [pagination.Key(SORTS[sort_name], flt.sort.startswith("-"))]
+    if flt.failed_first:
+        keys.insert(0, pagination.Key(case((case_run.c.status == "failed", 0), else_=1)))
+    labels = [key.expr.label(f"k{i}") for i, key in enumerate(keys)]
+    query = (
+        select(*_LIST_COLUMNS, attempts_column().label("attempts"), *labels)
+        .join(test_case, test_case.c.id == case_run.c.test_case_id)
+        .where(case_run.c.launch_id == launch_id)
+    )
+    if not flt.all_attempts:
+        query = query.where(case_run.c.is_final)
+    if flt.status:
+        query = query.where(case_run.c.status.in_(flt.status))
+    if flt.text:
+        pattern = f"%{_escape_like(flt.text.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(test_case.c.full_name).like(pattern, escape="\\"),
+                func.lower(case_run.c.failure_message).like(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        query = query.where(pagination.after(keys, case_run.c.id, cursor))
+    query = query.order_by(*pagination.order_by(keys, case_run.c.id)).limit(limit + 1)
+    rows = list(conn.execute(query).mappings())
+    return pagination.page(rows, limit, [f"k{i}" for i in range(len(keys))])
+
+
+def attempts_column() -> Any:
+    sibling = aliased(case_run)
+    return (
+        select(func.count())
+        .where(
+            sibling.c.launch_id == case_run.c.launch_id,
+            sibling.c.test_case_id == case_run.c.test_case_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get(conn: Connection, case_run_id: int) -> RowMapping | None:
+    query = (
+        select(
+            case_run,
+            test_case.c.suite,
+            test_case.c.name,
+            test_case.c.parameters,
+            test_case.c.full_name,
+            test_case.c.key,
+            test_case.c.file,
+            test_case.c.line,
+        )
+        .join(test_case, test_case.c.id == case_run.c.test_case_id)
+        .where(case_run.c.id == case_run_id)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def attempts(conn: Connection, launch_id: int, test_case_id: int) -> list[RowMapping]:
+    query = (
+        select(
+            case_run.c.id,
+            case_run.c.attempt,
+            case_run.c.status,
+            case_run.c.duration_ms,
+            case_run.c.started_at,
+            case_run.c.failure_message,
+            case_run.c.is_final,
+        )
+        .where(and_(case_run.c.launch_id == launch_id, case_run.c.test_case_id == test_case_id))
+        .order_by(case_run.c.attempt)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def logs(conn: Connection, case_run_id: int) -> dict[str, str]:
+    query = select(case_run_log.c.stream, case_run_log.c.content).where(case_run_log.c.case_run_id == case_run_id)
+    return {str(k): str(v) for k, v in conn.execute(query).all()}
+
+
+def attachments(conn: Connection, case_run_id: int) -> list[RowMapping]:
+    query = select(attachment).where(attachment.c.case_run_id == case_run_id).order_by(attachment.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def attachment_by_id(conn: Connection, attachment_id: int) -> RowMapping | None:
+    query = (
+        select(attachment, case_run.c.project_id)
+        .join(case_run, case_run.c.id == attachment.c.case_run_id)
+        .where(attachment.c.id == attachment_id)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def set_warnings(conn: Connection, case_run_id: int, warnings: list[str]) -> None:
+    conn.execute(update(case_run).where(case_run.c.id == case_run_id).values(warnings=warnings))

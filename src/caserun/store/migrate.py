@@ -1,0 +1,66 @@
+"""Apply and check schema migrations (Alembic scripts shipped inside the package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from caserun.store.tables import metadata
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe to call on every start."""
+    config = _config()
+    with engine.connect().execution_options(caserun_write=True) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.commit()
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def pending_differences(engine: Engine) -> list[object]:
+    """Differences between the tables in code and the migrated database (empty = in sync)."""
+    config = _config()
+    script = ScriptDirectory.from_config(config)
+    with engine.connect() as conn, EnvironmentContext(config, script):
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+def revision(engine: Engine, message: str) -> None:  # pragma: no cover - developer tool
+    """Autogenerate a new migration script (``python -m caserun.store.migrate MESSAGE``)."""
+    config = _config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.revision(config, message=message, autogenerate=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    from caserun.store.engine import make_engine
+
+    revision(make_engine(sys.argv[2] if len(sys.argv) > 2 else "sqlite:///:memory:"), sys.argv[1])

@@ -1,0 +1,210 @@
+"""The schema, as SQLAlchemy Core tables. Changes go through an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite too)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Time = UTCDateTime()
+
+project = Table(
+    "project",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+token = Table(
+    "token",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # NULL project: an instance-wide token (instance admin)
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("last_used_at", Time),
+    Column("revoked_at", Time),
+)
+
+login_code = Table(
+    "login_code",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("token_id", Id, ForeignKey("token.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("used_at", Time),
+)
+
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("session_hash", String(64), nullable=False, unique=True),
+    Column("token_id", Id, ForeignKey("token.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+)
+
+launch = Table(
+    "launch",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("environment", String(100)),
+    Column("branch", String(200)),
+    Column("commit_sha", String(64)),
+    Column("build_url", String(1000)),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("retry_of_id", Id, ForeignKey("launch.id", ondelete="SET NULL")),
+    Column("idempotency_key", String(128)),
+    Column("started_at", Time, nullable=False),
+    Column("finished_at", Time),
+    Column("created_at", Time, nullable=False),
+    # summary of final attempts, kept up to date by every write to the launch
+    Column("total", Integer, nullable=False, default=0),
+    Column("passed", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("blocked", Integer, nullable=False, default=0),
+    Column("running", Integer, nullable=False, default=0),
+    Column("duration_ms", BigInteger, nullable=False, default=0),
+    UniqueConstraint("project_id", "idempotency_key", name="uq_launch_idempotency"),
+    Index("ix_launch_project_created", "project_id", "created_at"),
+    Index("ix_launch_baseline", "project_id", "branch", "environment", "created_at"),
+)
+
+test_case = Table(
+    "test_case",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("scheme", Integer, nullable=False),
+    Column("suite", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("full_name", Text, nullable=False),
+    Column("file", Text),
+    Column("line", Integer),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("project_id", "key", name="uq_test_case_project_key"),
+)
+
+case_run = Table(
+    "case_run",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("launch_id", Id, ForeignKey("launch.id", ondelete="CASCADE"), nullable=False),
+    Column("test_case_id", Id, ForeignKey("test_case.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    # the last attempt of its test in its launch: the test's result there
+    Column("is_final", Boolean, nullable=False),
+    Column("retry_of_id", Id, ForeignKey("case_run.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False),
+    Column("passed_on_retry", Boolean, nullable=False, default=False),
+    Column("started_at", Time, nullable=False),
+    Column("finished_at", Time),
+    Column("duration_ms", BigInteger),
+    Column("failure_type", String(16)),
+    Column("failure_exception", Text),
+    Column("failure_message", Text),
+    Column("stack_trace", Text),
+    Column("metadata", JSON, nullable=False, default=dict),
+    Column("warnings", JSON, nullable=False, default=list),
+    Column("client_id", String(128)),
+    UniqueConstraint("launch_id", "test_case_id", "attempt", name="uq_case_run_attempt"),
+    UniqueConstraint("launch_id", "client_id", name="uq_case_run_client_id"),
+    Index("ix_case_run_history", "test_case_id", "started_at"),
+    Index("ix_case_run_launch_status", "launch_id", "status"),
+)
+
+case_run_log = Table(
+    "case_run_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_run_id", Id, ForeignKey("case_run.id", ondelete="CASCADE"), nullable=False),
+    Column("stream", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    UniqueConstraint("case_run_id", "stream", name="uq_case_run_log_stream"),
+)
+
+blob = Table(
+    "blob",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+attachment = Table(
+    "attachment",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_run_id", Id, ForeignKey("case_run.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(500), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("sha256", String(64), ForeignKey("blob.sha256"), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+)
