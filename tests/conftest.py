@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,9 +128,6 @@ def client(app_client: TestClient, tokens: dict[str, str]) -> TestClient:
     return app_client
 
 
-pytest_plugins = ["pytester"]
-
-
 def post_report(
     client: TestClient,
     path: Path,
@@ -167,13 +166,32 @@ def test_param(n):
 """
 
 
-@pytest.fixture
-def junit_report(pytester: pytest.Pytester) -> Path:
-    """A JUnit report written by real pytest (xunit2) for a small suite."""
-    pytester.makepyfile(test_sample=SAMPLE_SUITE)
-    report = pytester.path / "report.xml"
-    pytester.runpytest(
-        "--junitxml", str(report), "-o", "junit_family=xunit2", "-o", "junit_logging=all", "-p", "no:cacheprovider"
+@pytest.fixture(scope="session")
+def junit_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JUnit report written by real pytest (xunit2, all logging) for a small suite."""
+    folder = tmp_path_factory.mktemp("suite")
+    (folder / "test_sample.py").write_text(SAMPLE_SUITE)
+    report = folder / "report.xml"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--junitxml",
+            str(report),
+            "-o",
+            "junit_family=xunit2",
+            "-o",
+            "junit_logging=all",
+            "test_sample.py",
+        ],
+        cwd=folder,
+        capture_output=True,
+        check=False,
+        timeout=120,
     )
     assert report.exists()
     return report

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, DateTime, and_, or_
 
 from caserun.errors import InvalidInput
+from caserun.store.tables import UTCDateTime
 
 MAX_LIMIT = 500
 
@@ -49,6 +50,15 @@ class Key:
     def order(self) -> ColumnElement[Any]:
         return self.expr.desc() if self.descending else self.expr.asc()
 
+    def coerce(self, value: Any) -> Any:
+        """Cursor values travel as JSON; timestamps come back as datetimes."""
+        if isinstance(value, str) and isinstance(self.expr.type, DateTime | UTCDateTime):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput("invalid cursor") from None
+        return value
+
     def beyond(self, value: Any) -> ColumnElement[bool]:
         clause: ColumnElement[bool] = self.expr < value if self.descending else self.expr > value
         return clause
@@ -68,7 +78,7 @@ def after(keys: list[Key], ident: ColumnElement[Any], cursor: str) -> ColumnElem
     last_desc = keys[-1].descending if keys else False
     id_key = Key(ident, last_desc)
     all_keys = [*keys, id_key]
-    all_values = [*values, row_id]
+    all_values = [key.coerce(v) for key, v in zip(all_keys, [*values, row_id], strict=True)]
     clauses = []
     for i, key in enumerate(all_keys):
         equal = [all_keys[j].expr == all_values[j] for j in range(i)]
