@@ -26,8 +26,8 @@ def project_create(
     output: OutputOpt = "text",
 ) -> None:
     """Create a project."""
-    db = open_database(settings(database, data_dir))
-    project = projects.create(db, key, name)
+    with open_database(settings(database, data_dir)) as db:
+        project = projects.create(db, key, name)
     if output == "json":
         emit_json({"project": {"id": project.id, "key": project.key, "name": project.name}})
     else:
@@ -46,10 +46,10 @@ def token_create(
     """Create a token. It is printed once, as the last word; only its hash is stored."""
     if project is None and role != "admin":
         fail("a token without --project must be an admin token (instance admin)", 2)
-    db = open_database(settings(database, data_dir))
-    issued = auth.create_token(
-        db, project_key=project, role=auth.parse_role(role), name=name, expires_days=expires_days
-    )
+    with open_database(settings(database, data_dir)) as db:
+        issued = auth.create_token(
+            db, project_key=project, role=auth.parse_role(role), name=name, expires_days=expires_days
+        )
     scope = f"project {project}" if project else "every project"
     typer.echo(f"{issued.role.value} token for {scope} (shown once): {issued.token}")
 
@@ -57,8 +57,8 @@ def token_create(
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
     """Apply pending schema migrations."""
-    cfg = settings(database, data_dir)
-    open_database(cfg)
+    with open_database(settings(database, data_dir)):
+        pass
     console.print(f"schema at {migrate.head()}")
 
 
@@ -66,10 +66,13 @@ def db_upgrade(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> Non
 def db_check(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
     """Exit 1 unless the database schema is current and matches the code."""
     db = Database.from_url(settings(database, data_dir).db_url)
-    current, head = migrate.current(db.engine), migrate.head()
+    try:
+        current, head = migrate.current(db.engine), migrate.head()
+        diff = migrate.pending_differences(db.engine) if current == head else []
+    finally:
+        db.dispose()
     if current != head:
         fail(f"schema is at {current}, code expects {head}: run `caserun db upgrade`")
-    diff = migrate.pending_differences(db.engine)
     if diff:
         fail(f"schema differs from the code: {diff}")
     console.print(f"schema is current ({head})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -26,9 +28,13 @@ def settings(database: str | None, data_dir: Path | None) -> Settings:
     return Settings.from_env(database_url=database, data_dir=data_dir)
 
 
-def open_database(cfg: Settings) -> Database:
-    """The database the server would use, migrated to the current schema."""
+@contextmanager
+def open_database(cfg: Settings) -> Iterator[Database]:
+    """The database the server would use, migrated to the current schema; closed after."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(cfg.db_url)
-    migrate.upgrade(db.engine)
-    return db
+    try:
+        migrate.upgrade(db.engine)
+        yield db
+    finally:
+        db.dispose()

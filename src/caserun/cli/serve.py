@@ -25,11 +25,10 @@ def serve(
     """Start caserun and print the URL to open."""
     cfg = settings(database, data_dir)
     cfg = replace(cfg, host=host, port=port)
-    db = open_database(cfg)
-    if demo_data and demo.seed(db, cfg.blob_dir):
-        console.print("created the demo project with its history")
-    code = auth.bootstrap(db)
-    db.dispose()
+    with open_database(cfg) as db:
+        if demo_data and demo.seed(db, cfg.blob_dir):
+            console.print("created the demo project with its history")
+        code = auth.bootstrap(db)
     console.print(f"caserun is running at [bold]{cfg.base_url}[/]", highlight=False)
     if code:
         console.print(

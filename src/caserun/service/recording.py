@@ -118,13 +118,13 @@ class LaunchRecorder:
                         "failure_exception": failure.exception if failure else None,
                         "failure_message": _clip(failure.message) if failure else None,
                         "stack_trace": _clip(failure.trace) if failure else None,
-                        "metadata": metadata,
-                        "warnings": list(result.warnings),
+                        "metadata": metadata or None,
+                        "warnings": list(result.warnings) or None,
                         "client_id": attempt.client_id,
                         "retry_of_id": None,
                     }
                 )
-                extras.append((attempt, run_rows[-1]["warnings"]))
+                extras.append((attempt, list(result.warnings)))
             self.attempts_seen[tc_id] = before + len(result.attempts)
         new_ids = case_runs.insert_many(self.conn, run_rows)
         self._write_extras(new_ids, extras)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from caserun.errors import InvalidInput
 from caserun.store import pagination
+from caserun.store.ids import allocate
 from caserun.store.launches import STATUS_RANK
 from caserun.store.tables import attachment, case_run, case_run_log, test_case
 
@@ -44,11 +45,12 @@ class CaseRunFilter:
 
 
 def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert case runs in one executemany round and return their ids in order."""
+    """Insert case runs with one executemany and return their ids in order."""
     if not rows:
         return []
-    result = conn.execute(insert(case_run).returning(case_run.c.id, sort_by_parameter_order=True), list(rows))
-    return [int(row[0]) for row in result]
+    ids = allocate(conn, case_run, len(rows))
+    conn.execute(insert(case_run), [{**row, "id": ident} for row, ident in zip(rows, ids, strict=True)])
+    return ids
 
 
 def insert_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from caserun.store.tables import test_case
 
-CHUNK = 500
+CHUNK = 5000
 
 
 def ensure(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> dict[str, int]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from alembic import context
 
-from caserun.store.tables import metadata
+from caserun.store.tables import UTCDateTime, metadata
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations spell our UTC timestamp type as the plain DateTime it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via caserun.store.migrate
@@ -15,6 +23,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=True,
     compare_type=True,
+    render_item=render_item,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:59:07.376130
+Create Date: 2026-11-25
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("branch", sa.String(length=200), nullable=True),
         sa.Column("commit_sha", sa.String(length=64), nullable=True),
         sa.Column("build_url", sa.String(length=1000), nullable=True),
-        sa.Column("attributes", sa.JSON(), nullable=False),
+        sa.Column("attributes", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("retry_of_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("idempotency_key", sa.String(length=128), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
@@ -59,26 +59,16 @@ def upgrade() -> None:
         sa.Column("running", sa.Integer(), nullable=False),
         sa.Column("duration_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["project.id"],
-            name=op.f("fk_launch_project_id_project"),
-            ondelete="CASCADE",
+            ["project_id"], ["project.id"], name=op.f("fk_launch_project_id_project"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["retry_of_id"],
-            ["launch.id"],
-            name=op.f("fk_launch_retry_of_id_launch"),
-            ondelete="SET NULL",
+            ["retry_of_id"], ["launch.id"], name=op.f("fk_launch_retry_of_id_launch"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_launch")),
         sa.UniqueConstraint("project_id", "idempotency_key", name="uq_launch_idempotency"),
     )
     with op.batch_alter_table("launch", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_launch_baseline",
-            ["project_id", "branch", "environment", "created_at"],
-            unique=False,
-        )
+        batch_op.create_index("ix_launch_baseline", ["project_id", "branch", "environment", "created_at"], unique=False)
         batch_op.create_index("ix_launch_project_created", ["project_id", "created_at"], unique=False)
 
     op.create_table(
@@ -95,10 +85,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["project.id"],
-            name=op.f("fk_test_case_project_id_project"),
-            ondelete="CASCADE",
+            ["project_id"], ["project.id"], name=op.f("fk_test_case_project_id_project"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_test_case")),
         sa.UniqueConstraint("project_id", "key", name="uq_test_case_project_key"),
@@ -116,10 +103,7 @@ def upgrade() -> None:
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["project.id"],
-            name=op.f("fk_token_project_id_project"),
-            ondelete="CASCADE",
+            ["project_id"], ["project.id"], name=op.f("fk_token_project_id_project"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_token_token_hash")),
@@ -142,32 +126,20 @@ def upgrade() -> None:
         sa.Column("failure_exception", sa.Text(), nullable=True),
         sa.Column("failure_message", sa.Text(), nullable=True),
         sa.Column("stack_trace", sa.Text(), nullable=True),
-        sa.Column("metadata", sa.JSON(), nullable=False),
-        sa.Column("warnings", sa.JSON(), nullable=False),
+        sa.Column("metadata", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("warnings", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("client_id", sa.String(length=128), nullable=True),
         sa.ForeignKeyConstraint(
-            ["launch_id"],
-            ["launch.id"],
-            name=op.f("fk_case_run_launch_id_launch"),
-            ondelete="CASCADE",
+            ["launch_id"], ["launch.id"], name=op.f("fk_case_run_launch_id_launch"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["project.id"],
-            name=op.f("fk_case_run_project_id_project"),
-            ondelete="CASCADE",
+            ["project_id"], ["project.id"], name=op.f("fk_case_run_project_id_project"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["retry_of_id"],
-            ["case_run.id"],
-            name=op.f("fk_case_run_retry_of_id_case_run"),
-            ondelete="SET NULL",
+            ["retry_of_id"], ["case_run.id"], name=op.f("fk_case_run_retry_of_id_case_run"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["test_case_id"],
-            ["test_case.id"],
-            name=op.f("fk_case_run_test_case_id_test_case"),
-            ondelete="CASCADE",
+            ["test_case_id"], ["test_case.id"], name=op.f("fk_case_run_test_case_id_test_case"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_run")),
         sa.UniqueConstraint("launch_id", "client_id", name="uq_case_run_client_id"),
@@ -186,10 +158,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["token_id"],
-            ["token.id"],
-            name=op.f("fk_login_code_token_id_token"),
-            ondelete="CASCADE",
+            ["token_id"], ["token.id"], name=op.f("fk_login_code_token_id_token"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_code")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_login_code_code_hash")),
@@ -202,10 +171,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["token_id"],
-            ["token.id"],
-            name=op.f("fk_web_session_token_id_token"),
-            ondelete="CASCADE",
+            ["token_id"], ["token.id"], name=op.f("fk_web_session_token_id_token"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_session")),
         sa.UniqueConstraint("session_hash", name=op.f("uq_web_session_session_hash")),
@@ -219,10 +185,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["case_run_id"],
-            ["case_run.id"],
-            name=op.f("fk_attachment_case_run_id_case_run"),
-            ondelete="CASCADE",
+            ["case_run_id"], ["case_run.id"], name=op.f("fk_attachment_case_run_id_case_run"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(["sha256"], ["blob.sha256"], name=op.f("fk_attachment_sha256_blob")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachment")),
@@ -238,10 +201,7 @@ def upgrade() -> None:
         sa.Column("stream", sa.String(length=16), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["case_run_id"],
-            ["case_run.id"],
-            name=op.f("fk_case_run_log_case_run_id_case_run"),
-            ondelete="CASCADE",
+            ["case_run_id"], ["case_run.id"], name=op.f("fk_case_run_log_case_run_id_case_run"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_run_log")),
         sa.UniqueConstraint("case_run_id", "stream", name="uq_case_run_log_stream"),
