@@ -28,7 +28,7 @@ def generate(path: Path, count: int, seed: int = 1) -> None:
                         FRAME.format(n=rng.randint(1, 900)) for _ in range(28)
                     )
                     message = quoteattr(f"expected:<42> but was:<{rng.randint(0, 99)}>")
-                    out.write(f">\n    <failure message={message} type=\"java.lang.AssertionError\">")
+                    out.write(f'>\n    <failure message={message} type="java.lang.AssertionError">')
                     out.write(escape(trace))
                     out.write("</failure>\n")
                     if i % 20 == 3:

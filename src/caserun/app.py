@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from caserun import __version__
+from caserun import __version__, web
 from caserun.api import case_runs, errors, launches, meta, projects
 from caserun.api.deps import Context
 from caserun.settings import Settings
@@ -43,4 +43,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     errors.install(app)
     for module in (meta, projects, launches, case_runs):
         app.include_router(module.router)
+    web.install(app)
     return app

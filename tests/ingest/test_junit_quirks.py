@@ -168,3 +168,31 @@ def test_external_entity_is_never_read(tmp_path: Path) -> None:
     )
     error = _expect_error(tmp_path, doc, "not allowed")
     assert "TOP-SECRET" not in str(error)
+
+
+def test_pytest_rerunfailures_duplicates_become_failed_then_final_attempts(tmp_path: Path) -> None:
+    # what pytest 9 + pytest-rerunfailures write for `--reruns 1 --junitxml` (captured here):
+    # the rerun attempt is a bare <testcase/>, its failure is not written
+    results = parse(
+        tmp_path,
+        """<testsuites name="pytest tests"><testsuite name="pytest" tests="2">
+      <testcase classname="test_r" name="test_flaky" time="0.002" />
+      <testcase classname="test_r" name="test_flaky" time="0.001" />
+      <testcase classname="test_r" name="test_always" time="0.001" />
+      <testcase classname="test_r" name="test_always" time="0.001"><failure message="assert False">E   assert False
+test_r.py:7: AssertionError</failure></testcase></testsuite></testsuites>""",
+    )
+    flaky, always = results
+    assert [a.status for a in flaky.attempts] == [Status.FAILED, Status.PASSED]
+    assert flaky.attempts[0].failure is not None
+    assert flaky.attempts[0].failure.type is FailureType.UNKNOWN
+    assert [a.status for a in always.attempts] == [Status.FAILED, Status.FAILED]
+
+
+def test_repeated_testcases_of_other_writers_keep_their_status(tmp_path: Path) -> None:
+    results = parse(
+        tmp_path,
+        """<testsuite name="jest">
+      <testcase classname="c" name="t"/><testcase classname="c" name="t"/></testsuite>""",
+    )
+    assert [a.status for a in results[0].attempts] == [Status.PASSED, Status.PASSED]

@@ -1,1 +1,23 @@
-"""The web UI: server-rendered pages over the same services as the API."""
+"""The web UI: server-rendered pages over the same services as the API.
+
+``install(app)`` adds the pages, the sign-in routes and ``/static``. Templates are Jinja2
+with autoescape on; the only script-free, style-only assets are in ``static/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from caserun.web import pages, security, signin
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    app.state.csrf_key = security.new_server_key()
+    app.include_router(signin.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

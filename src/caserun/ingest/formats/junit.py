@@ -37,7 +37,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from caserun.domain.model import Attempt, Failure, Status, TestResult
+from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
 from caserun.ingest.formats.text import (
     attachment_refs,
@@ -211,6 +211,15 @@ class JUnitParser:
         text = _decode_head(head)
         return 0.9 if "<testsuite" in text else 0.0
 
+    @staticmethod
+    def _root(element: etree._Element, source: ReportSource) -> None:
+        """Facts the root states for the whole report: its writer and its duration."""
+        if element.get("name") in ("pytest tests", "pytest"):
+            source.info["tool"] = "pytest"
+        total = parse_seconds(element.get("time"))
+        if total is not None:
+            source.info["duration_ms"] = str(total)
+
     def parse(self, source: ReportSource) -> Iterator[TestResult]:
         suites: list[str] = []
         pending: TestResult | None = None
@@ -228,9 +237,12 @@ class JUnitParser:
                             line=line_of(element),
                             format=self.name,
                         )
+                    self._root(element, source)
                 if tag == "testsuite":
                     if event == "start":
                         suites.append(element.get("name") or "")
+                        if element.get("name") == "pytest":
+                            source.info["tool"] = "pytest"
                         if "timestamp" in element.attrib and "started_at" not in source.info:
                             source.info["started_at"] = element.get("timestamp") or ""
                     else:
@@ -240,8 +252,11 @@ class JUnitParser:
                     result = _Testcase(element, suites, source).result()
                     _release(element)
                     count += 1
-                    if pending is not None and _same_test(pending, result) and _is_teardown_error(result):
-                        pending = _merge_teardown(pending, result)
+                    if pending is not None and _same_test(pending, result):
+                        if _is_teardown_error(result):
+                            pending = _merge_teardown(pending, result)
+                        else:
+                            pending = _merge_rerun(pending, result, source.info.get("tool") == "pytest")
                         continue
                     if pending is not None:
                         yield pending
@@ -250,6 +265,23 @@ class JUnitParser:
             yield pending
         if count == 0:
             raise ParseError("no test cases in report", file=source.display_name, format=self.name)
+
+
+_LOST_RERUN = "failed, then rerun: pytest-rerunfailures writes no failure details for a rerun attempt to JUnit XML"
+
+
+def _merge_rerun(test: TestResult, rerun: TestResult, pytest_dialect: bool) -> TestResult:
+    """A test repeated right after itself is its next attempt. pytest-rerunfailures only
+    reruns failures but writes the earlier attempts as bare ``<testcase/>`` elements, so in
+    a pytest report those are failed attempts whose details were lost."""
+    if pytest_dialect:
+        for attempt in test.attempts:
+            if attempt.status is Status.PASSED and attempt.failure is None:
+                attempt.status = Status.FAILED
+                attempt.failure = Failure(message=_LOST_RERUN, type=FailureType.UNKNOWN)
+    test.attempts.extend(rerun.attempts)
+    test.warnings.extend(rerun.warnings)
+    return test
 
 
 def _same_test(a: TestResult, b: TestResult) -> bool:
