@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.junit_gen import generate
 from sqlalchemy import func, select
 
-from bench.junit_gen import generate
 from caserun.domain.model import Role
 from caserun.errors import ParseError
 from caserun.service import auth, imports, projects
