@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from caserun.analysis import patterns
 from caserun.domain import identity
 from caserun.domain.model import Attempt, TestResult
 from caserun.domain.rules import passed_on_retry
@@ -170,3 +171,4 @@ class LaunchRecorder:
         if duration_ms is None:
             duration_ms = launches.sum_durations(self.conn, self.launch_id)
         launches.refresh_summary(self.conn, self.launch_id, duration_ms)
+        patterns.assign(self.conn, self.project_id, self.launch_id)

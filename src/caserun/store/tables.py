@@ -64,6 +64,8 @@ project = Table(
     Column("key", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Time, nullable=False),
+    # per-project switches, e.g. {"auto_link_defects": true, "flaky_window": 30}
+    Column("settings", JSON(none_as_null=True)),
 )
 
 token = Table(
@@ -148,6 +150,8 @@ test_case = Table(
     Column("file", Text),
     Column("line", Integer),
     Column("created_at", Time, nullable=False),
+    # a renamed or merged test points at the test that now holds its history
+    Column("alias_of_id", Id, ForeignKey("test_case.id", ondelete="SET NULL")),
     UniqueConstraint("project_id", "key", name="uq_test_case_project_key"),
 )
 
@@ -174,10 +178,17 @@ case_run = Table(
     Column("metadata", JSON(none_as_null=True)),
     Column("warnings", JSON(none_as_null=True)),
     Column("client_id", String(128)),
+    # failure analysis, filled at ingest for failed runs
+    Column("signature", String(64)),
+    Column("pattern_id", Id, ForeignKey("failure_pattern.id", ondelete="SET NULL")),
+    Column("new_failure", Boolean),
+    #: likely_flaky or likely_real, for failed final attempts
+    Column("verdict", String(16)),
     UniqueConstraint("launch_id", "test_case_id", "attempt", name="uq_case_run_attempt"),
     UniqueConstraint("launch_id", "client_id", name="uq_case_run_client_id"),
     Index("ix_case_run_history", "test_case_id", "started_at"),
     Index("ix_case_run_launch_status", "launch_id", "status"),
+    Index("ix_case_run_pattern", "pattern_id", "started_at"),
 )
 
 case_run_log = Table(
@@ -207,4 +218,108 @@ attachment = Table(
     Column("content_type", String(200), nullable=False),
     Column("sha256", String(64), ForeignKey("blob.sha256"), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
+)
+
+
+test_stats = Table(
+    "test_stats",
+    metadata,
+    Column("test_case_id", Id, ForeignKey("test_case.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("runs", Integer, nullable=False, default=0),
+    Column("passed", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("blocked", Integer, nullable=False, default=0),
+    Column("passed_on_retry", Integer, nullable=False, default=0),
+    Column("flips", Integer, nullable=False, default=0),
+    Column("last_status", String(16)),
+    Column("last_run_at", Time),
+    Column("last_pass_at", Time),
+    Column("last_failure_at", Time),
+    #: first failed run of the current failing streak (NULL when the last result passed)
+    Column("streak_run_id", Id, ForeignKey("case_run.id", ondelete="SET NULL")),
+    Column("streak_length", Integer, nullable=False, default=0),
+    #: the last results, newest last: [[status, passed_on_retry, launch_id, commit, duration_ms], …]
+    Column("recent", JSON(none_as_null=True)),
+    Column("flaky_score", Integer, nullable=False, default=0),
+    Column("updated_at", Time, nullable=False),
+    Index("ix_test_stats_flaky", "project_id", "flaky_score"),
+)
+
+failure_pattern = Table(
+    "failure_pattern",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("signature", String(64), nullable=False),
+    Column("exception", Text),
+    #: the normalised message and frames the signature was computed from
+    Column("template", Text, nullable=False),
+    # no foreign key: case_run already points here, and a cycle would break table ordering
+    Column("example_case_run_id", Id),
+    Column("first_seen", Time, nullable=False),
+    Column("last_seen", Time, nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+    Column("defect_id", Id, ForeignKey("defect.id", ondelete="SET NULL")),
+    UniqueConstraint("project_id", "signature", name="uq_failure_pattern_signature"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("test_case_id", Id, ForeignKey("test_case.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("removed_at", Time),
+    Index("ix_quarantine_project", "project_id", "test_case_id"),
+)
+
+defect = Table(
+    "defect",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("description", Text),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(200)),
+    Column("external_url", String(1000)),
+    Column("environment", String(100)),
+    Column("launch_id", Id, ForeignKey("launch.id", ondelete="SET NULL")),
+    #: a resolved or closed defect whose pattern failed again
+    Column("reopen_suggested", Boolean, nullable=False, default=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    Index("ix_defect_project_status", "project_id", "status"),
+)
+
+defect_link = Table(
+    "defect_link",
+    metadata,
+    Column("defect_id", Id, ForeignKey("defect.id", ondelete="CASCADE"), primary_key=True),
+    Column("case_run_id", Id, ForeignKey("case_run.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("created_at", Time, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    #: manual, suggested-and-accepted, or automatic
+    Column("origin", String(16), nullable=False),
+)
+
+status_change = Table(
+    "status_change",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False),
+    Column("case_run_id", Id, ForeignKey("case_run.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("old_status", String(16), nullable=False),
+    Column("new_status", String(16), nullable=False),
+    Column("comment", Text, nullable=False),
 )
