@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from caserun import __version__, web
 from caserun.api import case_runs, errors, launches, meta, projects
+from caserun.api import history as history_api
 from caserun.api.deps import Context
 from caserun.settings import Settings
 from caserun.store import migrate
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.ctx = Context(settings=settings, db=db, blobs=FileBlobStore(settings.blob_dir))
     errors.install(app)
-    for module in (meta, projects, launches, case_runs):
+    for module in (meta, projects, launches, case_runs, history_api):
         app.include_router(module.router)
     web.install(app)
     return app

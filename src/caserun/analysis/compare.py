@@ -6,7 +6,9 @@ Only final attempts count. Categories:
 * **still failing**: failed in both;
 * **fixed**: failed in the baseline, passed now;
 * **new tests**: run now, absent from the baseline;
-* **missing tests**: in the baseline, absent now.
+* **missing tests**: in the baseline, absent now;
+* **flaky this time**: passed only on a retry in this launch;
+* **slower**: passed in both, now at least ``SLOWER_RATIO`` × and ``SLOWER_MIN_MS`` slower.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.orm import aliased
 from caserun.store.tables import case_run, test_case
 
 LIST_LIMIT = 50
+SLOWER_RATIO = 1.5
+SLOWER_MIN_MS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class Comparison:
     fixed: Bucket
     new_tests: Bucket
     missing_tests: Bucket
+    flaky: Bucket
+    slower: Bucket
 
 
 def compare(conn: Connection, launch_id: int, baseline_id: int) -> Comparison:
@@ -86,4 +92,13 @@ def compare(conn: Connection, launch_id: int, baseline_id: int) -> Comparison:
         fixed=bucket(and_(cur.c.status == "passed", base.c.status == "failed")),
         new_tests=bucket(base.c.id.is_(None)),
         missing_tests=bucket(cur.c.id.is_(None), from_base=True),
+        flaky=bucket(cur.c.passed_on_retry.is_(True)),
+        slower=bucket(
+            and_(
+                cur.c.status == "passed",
+                base.c.status == "passed",
+                cur.c.duration_ms >= base.c.duration_ms * SLOWER_RATIO,
+                cur.c.duration_ms - base.c.duration_ms >= SLOWER_MIN_MS,
+            )
+        ),
     )

@@ -77,6 +77,8 @@ class ComparisonPublic(Public):
     fixed: BucketPublic
     new_tests: BucketPublic
     missing_tests: BucketPublic
+    flaky: BucketPublic
+    slower: BucketPublic
 
 
 class LaunchPublic(Public):

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from caserun.cli import admin, launches, serve, upload
+from caserun.cli import admin, analysis, launches, serve, upload
 from caserun.cli.output import fail
 from caserun.errors import CaserunError
 
@@ -24,6 +24,7 @@ serve.register(app)
 admin.register(app)
 upload.register(app)
 launches.register(app)
+analysis.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from caserun.analysis import stats
 from caserun.domain.model import (
     AttachmentRef,
     Attempt,
@@ -193,6 +194,7 @@ def seed(db: Database, blob_dir: Path, *, seed_value: int = 7) -> bool:
             recorder.add(_one(suite, name, index, rng) for suite, names in SUITES.items() for name in names)
             recorder.finish()
             duration = launches.sum_durations(conn, launch_id)
+            stats.update_for_launch(conn, launch_id)
             launches.set_status(
                 conn,
                 launch_id,

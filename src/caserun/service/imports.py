@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from caserun.analysis import stats
 from caserun.domain.model import LaunchStatus, Role, TestResult
 from caserun.ingest import registry
 from caserun.ingest.protocol import ReportParser, ReportSource
@@ -91,6 +92,7 @@ def import_reports(
         recorder.add(parse_all(planned, sources))
         recorder.finish(retry_of=params.retry_of, duration_ms=_reported_duration(sources))
         launches.set_status(conn, launch_id, status=LaunchStatus.COMPLETED.value, finished_at=datetime.now(UTC))
+        stats.update_for_launch(conn, launch_id)
         done = launches.get(conn, launch_id)
         assert done is not None
         return LaunchView.from_row(done, project.key, base_url), True

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, RowMapping, select, update
 
+from caserun.analysis import stats
 from caserun.analysis.compare import compare
 from caserun.domain.model import Attempt, LaunchSource, LaunchStatus, Role, Status, TestResult
 from caserun.domain.rules import check_case_run_transition, check_launch_transition
@@ -195,6 +196,7 @@ def finish(db: Database, principal: Principal, launch_id: int, status: LaunchSta
         duration = int((now - row["started_at"]).total_seconds() * 1000)
         launches.set_status(conn, launch_id, status=status.value, finished_at=now)
         launches.refresh_summary(conn, launch_id, duration)
+        stats.update_for_launch(conn, launch_id)
         fresh = launches.get(conn, launch_id)
         assert fresh is not None
         return LaunchView.from_row(fresh, _project_key(conn, int(row["project_id"])), base_url)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from caserun.store.tables import test_case
@@ -36,7 +36,8 @@ def ensure(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) ->
 
 
 def _existing(conn: Connection, project_id: int, keys: list[str]) -> dict[str, int]:
-    query = select(test_case.c.key, test_case.c.id).where(
+    # a test merged into another records its results under the one it was merged into
+    query = select(test_case.c.key, func.coalesce(test_case.c.alias_of_id, test_case.c.id)).where(
         test_case.c.project_id == project_id, test_case.c.key.in_(keys)
     )
     return {key: int(ident) for key, ident in conn.execute(query)}
