@@ -24,17 +24,24 @@ SUFFIX = ".expected.json"
 def cases() -> list[tuple[str, Path]]:
     """(format, report path) for every report that has an expected file."""
     found = []
-    for expected in sorted(REPORTS.glob(f"*/*{SUFFIX}")):
+    for expected in sorted(REPORTS.rglob(f"*{SUFFIX}")):
         stem = expected.name[: -len(SUFFIX)]
         candidates = [p for p in expected.parent.iterdir() if p != expected and _stem(p) == stem]
         if len(candidates) != 1:
             raise RuntimeError(f"{expected}: expected exactly one report named {stem}.*, found {candidates}")
-        found.append((expected.parent.name, candidates[0]))
+        found.append((expected.relative_to(REPORTS).parts[0], candidates[0]))
     return found
 
 
 def _stem(path: Path) -> str:
-    return path.name if path.is_dir() else path.name.split(".")[0]
+    """``TEST-shop.CartTest.xml`` → ``TEST-shop.CartTest``; a directory keeps its name."""
+    if path.is_dir():
+        return path.name
+    name = path.name
+    for suffix in (".expected.json", ".xml", ".json", ".jsonl", ".ndjson", ".trx", ".tap", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
 
 
 def _attempt(data: dict[str, Any]) -> dict[str, Any]:
@@ -61,14 +68,25 @@ def expected_path(report: Path) -> Path:
     return report.parent / f"{_stem(report)}{SUFFIX}"
 
 
+def _reports(folder: Path) -> list[Path]:
+    """Report files (or, for Allure, result directories) in a format's folder, at any depth."""
+    if folder.name == "allure":
+        return sorted(p for p in folder.iterdir() if p.is_dir())
+    skip = {"attachments", "node_modules"}
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not p.name.endswith((SUFFIX, ".md"))
+        and not p.name.startswith(".")
+        and not skip.intersection(p.relative_to(folder).parts)
+    )
+
+
 def main(formats: list[str]) -> None:
     targets = formats or sorted(p.name for p in REPORTS.iterdir() if p.is_dir())
     for fmt in targets:
-        for report in sorted((REPORTS / fmt).iterdir()):
-            if report.name.endswith(SUFFIX) or report.name.endswith(".md") or report.name.startswith("."):
-                continue
-            if report.is_dir() and fmt != "allure":
-                continue
+        for report in _reports(REPORTS / fmt):
             try:
                 data = snapshot(report, fmt)
             except Exception as exc:  # noqa: BLE001 - a developer tool: report and go on

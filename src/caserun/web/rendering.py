@@ -61,7 +61,6 @@ def render(
         csrf_field=security.CSRF_FIELD,
         api_url=api_url,
         signed_in=signed_in,
-        path=request.url.path,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

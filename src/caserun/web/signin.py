@@ -53,7 +53,7 @@ def _signed_in(request: Request, session: str, days: int, next_path: str) -> Res
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query name
+async def login_form(request: Request, next: str | None = None) -> Response:
     """The form to sign in with a token."""
     return _login_form(request, security.local_path(next))
 
@@ -64,7 +64,7 @@ async def login_with_token(
     ctx: ContextDep,
     token: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002 - the form field name
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     security.check_csrf(request, csrf)
     target = security.local_path(next)
@@ -78,7 +78,7 @@ async def login_with_token(
 
 
 @router.get("/login/{code}")
-async def login_with_code(request: Request, code: str, ctx: ContextDep, next: str | None = None) -> Response:  # noqa: A002
+async def login_with_code(request: Request, code: str, ctx: ContextDep, next: str | None = None) -> Response:
     """Redeem a one-time sign-in link."""
     target = security.local_path(next)
     try:

@@ -32,6 +32,7 @@ memory is bounded by the largest single test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -68,7 +69,23 @@ def _timestamp(value: str | None) -> datetime | None:
         return None
 
 
-def _failure(element: etree._Element, kind: str) -> Failure:
+_GENERIC_MESSAGES = {"", "failed", "failure", "error", "test failed"}
+_NOISE_LINE = re.compile(r"^\s*(=== RUN|--- FAIL|=== CONT|=== PAUSE|● Test suite failed to run)")
+
+
+def _meaningful_message(message: str | None, trace: str | None, test_name: str) -> str | None:
+    """go-junit-report says "Failed" and PHPUnit starts its text with ``Class::test``: take
+    the first line of the body that says something instead."""
+    if message and message.strip().lower() not in _GENERIC_MESSAGES:
+        return message
+    for line in (trace or "").splitlines():
+        stripped = line.strip()
+        if stripped and not _NOISE_LINE.match(line) and f"::{test_name}" not in stripped and stripped != test_name:
+            return stripped
+    return message
+
+
+def _failure(element: etree._Element, kind: str, test_name: str = "") -> Failure:
     message = _clean(element.get("message"))
     trace = None
     stack = element.find("stackTrace")
@@ -77,8 +94,7 @@ def _failure(element: etree._Element, kind: str) -> Failure:
         # Surefire rerun elements hold children; plain failures hold the trace as text.
         body = _clean(element.text) if element.text and element.text.strip() else body
     trace = _clean(body)
-    if not message and trace:
-        message = trace.strip().splitlines()[0]
+    message = _meaningful_message(message, trace, test_name)
     exc = exception_type(element.get("type"), message, trace)
     return Failure(
         message=message or kind,
@@ -103,7 +119,11 @@ class _Testcase:
     def result(self) -> TestResult:
         el = self.element
         name = el.get("name") or ""
-        suite = el.get("classname") or el.get("class") or (self.suites[-1] if self.suites else "")
+        enclosing = self.suites[-1] if self.suites else ""
+        suite = el.get("classname") or el.get("class") or enclosing
+        if suite == name and enclosing:
+            # jest-junit's default templates write "{classname} {title}" as both
+            suite = enclosing
         warnings: list[str] = []
         if not name:
             warnings.append(f"testcase without a name at line {el.sourceline}")
@@ -122,16 +142,18 @@ class _Testcase:
         for child in el:
             tag = local_name(child)
             if tag in ("failure", "error") and failure is None:
-                status, failure = Status.FAILED, _failure(child, tag)
+                status, failure = Status.FAILED, _failure(child, tag, name)
             elif tag == "skipped" and failure is None:
                 status = Status.SKIPPED
                 message = _clean(child.get("message")) or _clean(text_of(child))
                 if message:
                     properties.setdefault("skip_reason", message.strip())
+                if child.get("type") == "pytest.xfail":
+                    properties["xfail"] = "true"
             elif tag in _EARLIER_ATTEMPTS:
-                earlier.append(self._extra_attempt(child, _EARLIER_ATTEMPTS[tag]))
+                earlier.append(self._extra_attempt(child, _EARLIER_ATTEMPTS[tag], name))
             elif tag in _LATER_ATTEMPTS:
-                later.append(self._extra_attempt(child, _LATER_ATTEMPTS[tag]))
+                later.append(self._extra_attempt(child, _LATER_ATTEMPTS[tag], name))
 
         attachments = attachment_refs(stdout) + attachment_refs(stderr)
         main = Attempt(
@@ -165,13 +187,13 @@ class _Testcase:
         return props
 
     @staticmethod
-    def _extra_attempt(element: etree._Element, kind: str) -> Attempt:
+    def _extra_attempt(element: etree._Element, kind: str, name: str = "") -> Attempt:
         stdout = _child_text(element, "system-out")
         stderr = _child_text(element, "system-err")
         return Attempt(
             status=Status.FAILED,
             duration_ms=parse_seconds(element.get("time")),
-            failure=_failure(element, kind),
+            failure=_failure(element, kind, name),
             stdout=stdout,
             stderr=stderr,
             attachments=attachment_refs(stdout) + attachment_refs(stderr),
@@ -255,6 +277,8 @@ class JUnitParser:
                     if pending is not None and _same_test(pending, result):
                         if _is_teardown_error(result):
                             pending = _merge_teardown(pending, result)
+                        elif pending.suite == _JEST_SUITE_FAILURE:
+                            pending.warnings.append("jest-junit wrote this suite failure twice; kept the first")
                         else:
                             pending = _merge_rerun(pending, result, source.info.get("tool") == "pytest")
                         continue
@@ -267,6 +291,7 @@ class JUnitParser:
             raise ParseError("no test cases in report", file=source.display_name, format=self.name)
 
 
+_JEST_SUITE_FAILURE = "Test suite failed to run"
 _LOST_RERUN = "failed, then rerun: pytest-rerunfailures writes no failure details for a rerun attempt to JUnit XML"
 
 

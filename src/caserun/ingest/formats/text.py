@@ -57,7 +57,7 @@ def exception_type(declared: str | None, message: str | None, trace: str | None)
     return None
 
 
-_ASSERTION_EXCEPTION = re.compile(r"Assert|Comparison|Expectation|ExpectedException")
+_ASSERTION_EXCEPTION = re.compile(r"Assert|Comparison|Expectation|ExpectedException|^expect\.")
 _ASSERTION_MESSAGE = re.compile(r"^\s*(?:Error: )?expect\(|\bExpected\b|\bassert\b")
 
 

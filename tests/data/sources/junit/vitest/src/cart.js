@@ -1,0 +1,8 @@
+export function parsePrice(text) {
+  return Number(String(text).trim().replace(/^\$/, ''));
+}
+
+export function total(prices, discount = 0) {
+  const sum = prices.reduce((acc, p) => acc + p, 0);
+  return sum * (1 - discount);
+}
