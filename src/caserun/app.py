@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from caserun import __version__, web
-from caserun.api import case_runs, errors, launches, meta, projects
+from caserun.api import case_runs, errors, events, launches, meta, projects, stream
+from caserun.api import defects as defects_api
 from caserun.api import history as history_api
+from caserun.api import patterns as patterns_api
+from caserun.api import quarantine as quarantine_api
+from caserun.api import triage as triage_api
 from caserun.api.deps import Context
 from caserun.settings import Settings
 from caserun.store import migrate
@@ -42,7 +48,32 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.ctx = Context(settings=settings, db=db, blobs=FileBlobStore(settings.blob_dir))
     errors.install(app)
-    for module in (meta, projects, launches, case_runs, history_api):
+    for module in (meta, projects, launches, case_runs, history_api, events, stream):
         app.include_router(module.router)
-    web.install(app)
+    app.include_router(defects_api.router)
+    app.include_router(quarantine_api.router)
+    app.include_router(triage_api.router)
+    app.include_router(patterns_api.router)
+    web.install(app, _secret_key(settings))
     return app
+
+
+def _secret_key(settings: Settings) -> bytes:
+    """The key every process of this installation shares: from settings, else a file in the
+    data directory written once (readable by its owner only)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret.key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: the first process to start wins, the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()

@@ -25,6 +25,8 @@ class Settings:
     #: a launch left running this long without events is finished as stopped
     inactivity_timeout_s: int = 3600
     session_days: int = 14
+    #: signs CSRF tokens; when unset, ``secret.key`` in the data directory is used (made once)
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -34,6 +36,8 @@ class Settings:
             values["data_dir"] = Path(env["CASERUN_DATA_DIR"])
         if env.get("CASERUN_DATABASE_URL"):
             values["database_url"] = env["CASERUN_DATABASE_URL"]
+        if env.get("CASERUN_SECRET_KEY"):
+            values["secret_key"] = env["CASERUN_SECRET_KEY"]
         if env.get("CASERUN_PUBLIC_URL"):
             values["public_url"] = env["CASERUN_PUBLIC_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, exists, select
 from sqlalchemy.orm import aliased
 
 from caserun.store.tables import case_run, test_case
@@ -30,6 +30,7 @@ class TestRef:
     __test__ = False
     test_case_id: int
     full_name: str
+    #: the test's run in this launch (for missing tests: in the baseline)
     case_run_id: int | None
 
 
@@ -52,53 +53,65 @@ class Comparison:
 
 
 def compare(conn: Connection, launch_id: int, baseline_id: int) -> Comparison:
+    """Two reads — the launch's final runs joined to the baseline's, and the baseline's
+    tests that did not run now — then every category is sorted out in one pass."""
     cur = aliased(case_run, name="cur")
     base = aliased(case_run, name="base")
-    joined = cur.outerjoin(
-        base,
-        and_(base.c.launch_id == baseline_id, base.c.test_case_id == cur.c.test_case_id, base.c.is_final),
-    )
-    now_only = and_(cur.c.launch_id == launch_id, cur.c.is_final)
-
-    def bucket(condition: object, from_base: bool = False) -> Bucket:
-        if from_base:
-            source = base.outerjoin(
-                cur,
-                and_(cur.c.launch_id == launch_id, cur.c.test_case_id == base.c.test_case_id, cur.c.is_final),
-            )
-            where = and_(base.c.launch_id == baseline_id, base.c.is_final, condition)  # type: ignore[arg-type]
-            run = base
-        else:
-            source = joined
-            where = and_(now_only, condition)  # type: ignore[arg-type]
-            run = cur
-        total = conn.execute(select(func.count()).select_from(source).where(where)).scalar_one()
-        rows = conn.execute(
-            select(run.c.test_case_id, test_case.c.full_name, run.c.id)
-            .select_from(source.join(test_case, test_case.c.id == run.c.test_case_id))
-            .where(where)
-            .order_by(test_case.c.full_name)
-            .limit(LIST_LIMIT)
+    rows = conn.execute(
+        select(
+            cur.c.test_case_id,
+            test_case.c.full_name,
+            cur.c.id,
+            cur.c.status,
+            cur.c.passed_on_retry,
+            cur.c.duration_ms,
+            base.c.id,
+            base.c.status,
+            base.c.duration_ms,
         )
-        items = [
-            TestRef(test_case_id=tc, full_name=name, case_run_id=None if from_base else rid) for tc, name, rid in rows
-        ]
-        return Bucket(count=int(total), items=items)
+        .select_from(cur)
+        .join(test_case, test_case.c.id == cur.c.test_case_id)
+        .outerjoin(
+            base, and_(base.c.launch_id == baseline_id, base.c.test_case_id == cur.c.test_case_id, base.c.is_final)
+        )
+        .where(cur.c.launch_id == launch_id, cur.c.is_final)
+    ).all()
+    missing = conn.execute(
+        select(base.c.test_case_id, test_case.c.full_name, base.c.id)
+        .select_from(base)
+        .join(test_case, test_case.c.id == base.c.test_case_id)
+        .where(
+            base.c.launch_id == baseline_id,
+            base.c.is_final,
+            ~exists().where(cur.c.launch_id == launch_id, cur.c.test_case_id == base.c.test_case_id),
+        )
+    ).all()
+    buckets: dict[str, list[TestRef]] = {name: [] for name in _BUCKETS}
+    for tc, name, run_id, status, retried, duration, base_id, base_status, base_duration in rows:
+        ref = TestRef(test_case_id=tc, full_name=name, case_run_id=run_id)
+        if status == "failed":
+            buckets["still_failing" if base_status == "failed" else "new_failures"].append(ref)
+        elif status == "passed" and base_status == "failed":
+            buckets["fixed"].append(ref)
+        if base_id is None:
+            buckets["new_tests"].append(ref)
+        if retried:
+            buckets["flaky"].append(ref)
+        if (
+            status == "passed"
+            and base_status == "passed"
+            and duration is not None
+            and base_duration is not None
+            and duration >= base_duration * SLOWER_RATIO
+            and duration - base_duration >= SLOWER_MIN_MS
+        ):
+            buckets["slower"].append(ref)
+    buckets["missing_tests"] = [TestRef(test_case_id=tc, full_name=name, case_run_id=rid) for tc, name, rid in missing]
+    return Comparison(baseline_id=baseline_id, **{name: _bucket(refs) for name, refs in buckets.items()})
 
-    return Comparison(
-        baseline_id=baseline_id,
-        new_failures=bucket(and_(cur.c.status == "failed", (base.c.id.is_(None)) | (base.c.status != "failed"))),
-        still_failing=bucket(and_(cur.c.status == "failed", base.c.status == "failed")),
-        fixed=bucket(and_(cur.c.status == "passed", base.c.status == "failed")),
-        new_tests=bucket(base.c.id.is_(None)),
-        missing_tests=bucket(cur.c.id.is_(None), from_base=True),
-        flaky=bucket(cur.c.passed_on_retry.is_(True)),
-        slower=bucket(
-            and_(
-                cur.c.status == "passed",
-                base.c.status == "passed",
-                cur.c.duration_ms >= base.c.duration_ms * SLOWER_RATIO,
-                cur.c.duration_ms - base.c.duration_ms >= SLOWER_MIN_MS,
-            )
-        ),
-    )
+
+_BUCKETS = ("new_failures", "still_failing", "fixed", "new_tests", "missing_tests", "flaky", "slower")
+
+
+def _bucket(refs: list[TestRef]) -> Bucket:
+    return Bucket(count=len(refs), items=sorted(refs, key=lambda r: r.full_name)[:LIST_LIMIT])

@@ -16,8 +16,10 @@ from caserun.web import pages, security, signin
 STATIC = Path(__file__).parent / "static"
 
 
-def install(app: FastAPI) -> None:
-    app.state.csrf_key = security.new_server_key()
+def install(app: FastAPI, secret_key: bytes | None = None) -> None:
+    """``secret_key`` signs CSRF tokens; every server process sharing a database must use the
+    same one (``caserun serve`` keeps it in the data directory)."""
+    app.state.csrf_key = secret_key or security.new_server_key()
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
