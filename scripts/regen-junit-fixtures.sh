@@ -118,8 +118,7 @@ step_go() {
   rm -f "$flaky"/*
   run_expecting_report "$OUT/go-test.json" \
     sh -c "SHOP_FLAKY_DIR='$flaky' go test -json -count=1 -p 1 ./... > ../../../reports/junit/go-test.json"
-  mkdir -p "$ROOT/tests/data/reports/gotest"
-  cp "$OUT/go-test.json" "$ROOT/tests/data/reports/gotest/basic.jsonl"
+  # reports/gotest/ belongs to scripts/regen-format-fixtures.sh
   rm -f "$flaky"/*
   run_expecting_report "$OUT/gotestsum-junit.xml" \
     env SHOP_FLAKY_DIR="$flaky" gotestsum --format standard-verbose \
