@@ -45,12 +45,20 @@ def _stem(path: Path) -> str:
 
 
 def _attempt(data: dict[str, Any]) -> dict[str, Any]:
-    for ref in data["attachments"]:
+    for index, ref in enumerate(data["attachments"]):
         content = ref.pop("data")
         ref["sha256"] = hashlib.sha256(content).hexdigest() if content is not None else None
+        data["attachments"][index] = _pruned(ref)
+    if data["failure"]:
+        data["failure"] = _pruned(data["failure"])
     if data["started_at"] is not None:
         data["started_at"] = data["started_at"].isoformat()
     return data
+
+
+def _pruned(data: dict[str, Any]) -> dict[str, Any]:
+    """Empty values say nothing; leaving them out keeps golden files stable when a field is added."""
+    return {k: v for k, v in data.items() if v not in (None, [], {}, "")}
 
 
 def snapshot(path: Path, fmt: str) -> dict[str, Any]:
@@ -59,8 +67,8 @@ def snapshot(path: Path, fmt: str) -> dict[str, Any]:
     tests = []
     for result in results:
         data = asdict(result)
-        data["attempts"] = [_attempt(a) for a in data["attempts"]]
-        tests.append(data)
+        data["attempts"] = [_pruned(_attempt(a)) for a in data["attempts"]]
+        tests.append(_pruned(data))
     return {"format": fmt, "info": source.info, "tests": tests}
 
 

@@ -94,7 +94,7 @@ def _failure(element: etree._Element, kind: str, test_name: str = "") -> Failure
         # Surefire rerun elements hold children; plain failures hold the trace as text.
         body = _clean(element.text) if element.text and element.text.strip() else body
     trace = _clean(body)
-    message = _meaningful_message(message, trace, test_name)
+    message = _meaningful_message(message.strip() if message else message, trace, test_name)
     exc = exception_type(element.get("type"), message, trace)
     return Failure(
         message=message or kind,
