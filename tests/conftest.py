@@ -29,6 +29,9 @@ from caserun.store import migrate
 from caserun.store.engine import Database, make_engine
 from caserun.store.tables import metadata
 
+# pytester must be named at the top level; tests/plugin runs the pytest plugin with it
+pytest_plugins = ["pytester"]
+
 DATA = Path(__file__).parent / "data"
 REPORTS = DATA / "reports"
 PG_URL = os.environ.get("CASERUN_TEST_DATABASE_URL")

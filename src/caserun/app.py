@@ -10,8 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from caserun import __version__, web
-from caserun.api import case_runs, errors, launches, meta, projects
+from caserun.api import case_runs, errors, events, launches, meta, projects, stream
+from caserun.api import defects as defects_api
 from caserun.api import history as history_api
+from caserun.api import patterns as patterns_api
+from caserun.api import quarantine as quarantine_api
+from caserun.api import triage as triage_api
 from caserun.api.deps import Context
 from caserun.settings import Settings
 from caserun.store import migrate
@@ -44,8 +48,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.ctx = Context(settings=settings, db=db, blobs=FileBlobStore(settings.blob_dir))
     errors.install(app)
-    for module in (meta, projects, launches, case_runs, history_api):
+    for module in (meta, projects, launches, case_runs, history_api, events, stream):
         app.include_router(module.router)
+    app.include_router(defects_api.router)
+    app.include_router(quarantine_api.router)
+    app.include_router(triage_api.router)
+    app.include_router(patterns_api.router)
     web.install(app, _secret_key(settings))
     return app
 

@@ -6,6 +6,7 @@ its message, so the CLI prints one line and exits 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,13 @@ _BY_STATUS: dict[int, type[CaserunError]] = {
     413: PayloadTooLarge,
     422: InvalidInput,
 }
+
+
+class Unreachable(CaserunError):
+    """The server could not be reached, timed out, or failed (5xx): worth trying again later."""
+
+    code = "unreachable"
+    status = 503
 
 
 class Client:
@@ -71,13 +79,15 @@ class Client:
             message = response.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = f"HTTP {response.status_code}"
+        if response.status_code >= 500:
+            raise Unreachable(f"{self.base}: {message}")
         raise _BY_STATUS.get(response.status_code, CaserunError)(message)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise CaserunError(f"cannot reach {self.base}: {exc}") from None
+            raise Unreachable(f"cannot reach {self.base}: {exc or type(exc).__name__}") from None
         return self._check(response)
 
     def get(self, path: str, **params: Any) -> Any:
@@ -107,3 +117,34 @@ class Client:
         finally:
             for handle in handles:
                 handle.close()
+
+    def send_events(self, project: str, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Post a batch of events; one result per event (``status`` < 400 is accepted)."""
+        return self.send_event_lines(project, [json.dumps(e) for e in events])
+
+    def send_event_lines(self, project: str, lines: Sequence[str]) -> list[dict[str, Any]]:
+        """``send_events`` for events already encoded as JSON (the lines of a spool)."""
+        content = ('{"events":[' + ",".join(lines) + "]}").encode()
+        body = self.request(
+            "POST",
+            f"/api/v1/projects/{project}/events",
+            content=content,
+            headers={"Content-Type": "application/json"},
+        )
+        results: list[dict[str, Any]] = body["results"]
+        return results
+
+    def quarantine(self, project: str) -> list[dict[str, Any]]:
+        """The project's quarantined tests (``test_key``, ``full_name``); empty when the
+        server has no quarantine feature."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            try:
+                page = self.get(f"/api/v1/projects/{project}/quarantine", cursor=cursor)
+            except NotFound:
+                return items
+            items += page.get("items", [])
+            cursor = page.get("next")
+            if not cursor:
+                return items

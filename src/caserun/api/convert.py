@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from caserun.api import schemas
 from caserun.service.views import CaseRunDetail, LaunchView
 
@@ -11,7 +13,10 @@ def launch(view: LaunchView) -> schemas.LaunchPublic:
 
 
 def launch_detail(view: LaunchView) -> schemas.LaunchDetailPublic:
-    return schemas.LaunchDetailPublic.model_validate(view)
+    out = schemas.LaunchDetailPublic.model_validate(view)
+    if view.quarantine is not None:
+        out.summary = out.summary.model_copy(update=asdict(view.quarantine))
+    return out
 
 
 def case_run_detail(detail: CaseRunDetail) -> schemas.CaseRunDetailPublic:
@@ -39,4 +44,10 @@ def case_run_detail(detail: CaseRunDetail) -> schemas.CaseRunDetailPublic:
         retry_of_id=detail.retry_of_id,
         attachments=[schemas.AttachmentPublic.model_validate(a) for a in detail.attachments],
         attempt_list=[schemas.AttemptPublic.model_validate(a) for a in detail.attempts],
+        defects=[schemas.DefectRefPublic.model_validate(d) for d in detail.defects],
+        status_changes=[schemas.StatusChangePublic.model_validate(c) for c in detail.status_changes],
+        signature=detail.signature,
+        pattern_id=detail.pattern_id,
+        new_failure=detail.new_failure,
+        suggested_defects=[schemas.DefectRefPublic.model_validate(d) for d in detail.suggested_defects],
     )

@@ -100,7 +100,21 @@ class LaunchPublic(Public):
     url: str
 
 
+class LaunchSummaryPublic(SummaryPublic):
+    """The summary of one launch read alone, with what quarantined tests did to it."""
+
+    quarantined_tests: int = Field(default=0, description="tests in this launch that are quarantined now")
+    quarantined_failures: int = Field(default=0, description="failed tests that are quarantined now")
+    pass_rate_excluding_quarantined: float | None = Field(
+        default=None, description="pass rate over the tests that are not quarantined"
+    )
+    verdict: Literal["passed", "failed"] | None = Field(
+        default=None, description="failed if a test that is not quarantined failed; null while tests still run"
+    )
+
+
 class LaunchDetailPublic(LaunchPublic):
+    summary: LaunchSummaryPublic
     baseline: LaunchRefPublic | None = None
     comparison: ComparisonPublic | None = None
 
@@ -207,6 +221,21 @@ class FailurePublic(BaseModel):
     stack_trace: str | None
 
 
+class DefectRefPublic(Public):
+    id: int
+    title: str
+    status: str
+    severity: str
+
+
+class StatusChangePublic(Public):
+    actor: str
+    at: datetime
+    old_status: str
+    new_status: str
+    comment: str
+
+
 class CaseRunDetailPublic(CaseRunPublic):
     project_key: str
     test_key: str
@@ -220,6 +249,16 @@ class CaseRunDetailPublic(CaseRunPublic):
     retry_of_id: int | None
     attachments: list[AttachmentPublic]
     attempt_list: list[AttemptPublic] = Field(description="every attempt of this test in this launch")
+    defects: list[DefectRefPublic] = Field(default_factory=list, description="defects this run is linked to")
+    status_changes: list[StatusChangePublic] = Field(
+        default_factory=list, description="manual status changes, oldest first"
+    )
+    signature: str | None = Field(default=None, description="sha256 of the failure's normalised template")
+    pattern_id: int | None = Field(default=None, description="the failure pattern this failure belongs to")
+    new_failure: bool | None = Field(default=None, description="its pattern was first seen in this run's launch")
+    suggested_defects: list[DefectRefPublic] = Field(
+        default_factory=list, description="open defects linked to this failure's pattern, not linked to this run yet"
+    )
 
 
 class FormatPublic(Public):

@@ -9,7 +9,10 @@ import sys
 
 import typer
 
-from caserun.cli import admin, analysis, launches, serve, upload
+from caserun.cli import admin, analysis, launches, run, serve, upload
+from caserun.cli import patterns as patterns_cli
+from caserun.cli import quarantine as quarantine_cli
+from caserun.cli import retry as retry_cli
 from caserun.cli.output import fail
 from caserun.errors import CaserunError
 
@@ -23,8 +26,12 @@ app = typer.Typer(
 serve.register(app)
 admin.register(app)
 upload.register(app)
+run.register(app)
 launches.register(app)
 analysis.register(app)
+quarantine_cli.register(app)
+retry_cli.register(app)
+patterns_cli.register(app)
 
 
 def main() -> None:

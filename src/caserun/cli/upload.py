@@ -12,6 +12,7 @@ from typing import IO, Annotated, Any, cast
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from caserun.cli import replay
 from caserun.cli.options import OutputOpt, TokenOpt, UrlOpt
 from caserun.cli.output import console, emit_json, errors, fail
 from caserun.client import Client
@@ -129,7 +130,10 @@ def upload(
     token: TokenOpt = None,
     output: OutputOpt = "text",
 ) -> None:
-    """Upload test reports as one launch, with the attachments they reference."""
+    """Upload test reports as one launch, with the attachments they reference.
+
+    caserun-events files (pytest plugin spools, --caserun-jsonl) are replayed to the
+    event API instead, so they complete the launch they belong to."""
     fields: list[tuple[str, str]] = [("source", "cli")]
     for name, value in (
         ("name", launch),
@@ -153,6 +157,11 @@ def upload(
     for report in reports:
         for warning in report.warnings:
             errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not dry_run and retry_of is None and all(r.parser.name == replay.FORMAT for r in reports):
+        overrides = {k: v for k, v in fields if k in ("name", "environment", "branch", "commit", "build_url")}
+        attributes = dict(item.split("=", 1) for item in attr or [])
+        replay.upload([r.path for r in reports], project, {**overrides, "attributes": attributes}, url, token, output)
+        return
     attachments = {ref: p for r in reports for ref, p in r.attachments.items()}
     key = idempotency_key(reports, fields, project)
 

@@ -103,6 +103,8 @@ class Attempt:
     failure: Failure | None = None
     stdout: str | None = None
     stderr: str | None = None
+    #: captured log records (pytest's ``caplog``), kept as a third log stream
+    log: str | None = None
     attachments: list[AttachmentRef] = field(default_factory=list)
     properties: dict[str, str] = field(default_factory=dict)
     #: an id chosen by a live reporter, so a re-sent event never makes a second case run

@@ -6,12 +6,15 @@ so the plugin seam is exercised by every import.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 
 from caserun.errors import ConfigError, ParseError
 from caserun.ingest.protocol import ReportParser, ReportSource
+
+log = logging.getLogger("caserun.ingest")
 
 GROUP = "caserun.formats"
 #: below this, a sniff is not taken as a match
@@ -32,7 +35,11 @@ def parsers() -> dict[str, ReportParser]:
     """Every registered parser by name, loaded once."""
     found: dict[str, ReportParser] = {}
     for entry in entry_points(group=GROUP):
-        parser = entry.load()
+        try:
+            parser = entry.load()
+        except Exception as exc:  # a broken plugin must not take every other format down with it
+            log.warning("report format %r (%s) could not be loaded, skipped: %s", entry.name, entry.value, exc)
+            continue
         if not isinstance(parser, ReportParser):
             raise ConfigError(f"entry point {entry.name!r} in {GROUP} is not a report parser")
         found[parser.name] = parser

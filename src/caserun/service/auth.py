@@ -167,6 +167,12 @@ def sign_out(db: Database, session: str) -> None:
         tokens.delete_session(conn, _hash(session))
 
 
+def actor_name(conn: Connection, principal: Principal) -> str:
+    """Who audit rows name for this caller: its token's name."""
+    row = tokens.by_id(conn, principal.token_id)
+    return str(row["name"]) if row is not None else f"token {principal.token_id}"
+
+
 def parse_role(value: str) -> Role:
     try:
         return Role(value)

@@ -7,8 +7,15 @@ from typing import IO
 from caserun.domain.model import Role
 from caserun.errors import NotFound
 from caserun.service.auth import Principal
-from caserun.service.views import AttachmentView, AttemptView, CaseRunDetail, CaseRunRow
-from caserun.store import case_runs, launches, pagination, projects
+from caserun.service.views import (
+    AttachmentView,
+    AttemptView,
+    CaseRunDetail,
+    CaseRunRow,
+    DefectRef,
+    StatusChangeView,
+)
+from caserun.store import case_runs, defects, launches, pagination, patterns, projects, status_changes
 from caserun.store.blobs import BlobStore
 from caserun.store.case_runs import CaseRunFilter
 from caserun.store.engine import Database
@@ -44,6 +51,9 @@ def detail(db: Database, principal: Principal, case_run_id: int, base_url: str) 
         attempts = case_runs.attempts(conn, int(row["launch_id"]), int(row["test_case_id"]))
         files = case_runs.attachments(conn, case_run_id)
         logs = case_runs.logs(conn, case_run_id)
+        linked = defects.for_case_run(conn, case_run_id)
+        changes = status_changes.for_case_run(conn, case_run_id)
+        suggested = patterns.suggested_defects(conn, case_run_id)
     base = dict(row)
     base["attempts"] = len(attempts)
     return CaseRunDetail(
@@ -70,6 +80,12 @@ def detail(db: Database, principal: Principal, case_run_id: int, base_url: str) 
             for f in files
         ],
         attempts=[AttemptView(**dict(a)) for a in attempts],
+        defects=[DefectRef(**dict(d)) for d in linked],
+        status_changes=[StatusChangeView(**dict(c)) for c in changes],
+        signature=row["signature"],
+        pattern_id=row["pattern_id"],
+        new_failure=row["new_failure"],
+        suggested_defects=[DefectRef(**dict(d)) for d in suggested],
     )
 
 

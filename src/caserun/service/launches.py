@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, RowMapping, select, update
 
-from caserun.analysis import stats
+from caserun.analysis import patterns, stats
 from caserun.analysis.compare import compare
 from caserun.domain.model import Attempt, LaunchSource, LaunchStatus, Role, Status, TestResult
 from caserun.domain.rules import check_case_run_transition, check_launch_transition
 from caserun.errors import Conflict, InvalidInput, NotFound
+from caserun.service import quarantine
 from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
 from caserun.service.projects import lookup
@@ -175,6 +176,7 @@ def finish_case_run(db: Database, principal: Principal, case_run_id: int, attemp
             )
         )
         launches.refresh_summary(conn, int(launch["id"]))
+        patterns.assign(conn, int(launch["project_id"]), int(launch["id"]), [case_run_id])
 
 
 def finish(db: Database, principal: Principal, launch_id: int, status: LaunchStatus, base_url: str) -> LaunchView:
@@ -185,31 +187,40 @@ def finish(db: Database, principal: Principal, launch_id: int, status: LaunchSta
     """
     with db.write() as conn:
         row = _load(conn, launch_id, principal, Role.REPORTER)
-        check_launch_transition(LaunchStatus(row["status"]), status)
-        now = datetime.now(UTC)
-        if status is LaunchStatus.COMPLETED:
-            conn.execute(
-                update(case_run)
-                .where(case_run.c.launch_id == launch_id, case_run.c.status == "running")
-                .values(status="skipped", finished_at=now)
-            )
-        duration = int((now - row["started_at"]).total_seconds() * 1000)
-        launches.set_status(conn, launch_id, status=status.value, finished_at=now)
-        launches.refresh_summary(conn, launch_id, duration)
-        stats.update_for_launch(conn, launch_id)
-        fresh = launches.get(conn, launch_id)
-        assert fresh is not None
+        fresh = close_launch(conn, row, status)
         return LaunchView.from_row(fresh, _project_key(conn, int(row["project_id"])), base_url)
+
+
+def close_launch(conn: Connection, row: RowMapping, status: LaunchStatus, at: datetime | None = None) -> RowMapping:
+    """``finish`` inside the caller's transaction; ``at`` is when it finished (default now)."""
+    launch_id = int(row["id"])
+    check_launch_transition(LaunchStatus(row["status"]), status)
+    now = at or datetime.now(UTC)
+    if status is LaunchStatus.COMPLETED:
+        conn.execute(
+            update(case_run)
+            .where(case_run.c.launch_id == launch_id, case_run.c.status == "running")
+            .values(status="skipped", finished_at=now)
+        )
+    duration = max(0, int((now - row["started_at"]).total_seconds() * 1000))
+    launches.set_status(conn, launch_id, status=status.value, finished_at=now)
+    launches.refresh_summary(conn, launch_id, duration)
+    stats.update_for_launch(conn, launch_id)
+    fresh = launches.get(conn, launch_id)
+    assert fresh is not None
+    return fresh
 
 
 def get(
     db: Database, principal: Principal, launch_id: int, base_url: str, *, baseline_id: int | None = None
 ) -> LaunchView:
-    """A launch with its summary and its comparison with the baseline launch."""
+    """A launch with its summary, what quarantined tests did to it, and its comparison
+    with the baseline launch."""
     with db.read() as conn:
         row = _load(conn, launch_id, principal, Role.VIEWER)
         key = _project_key(conn, int(row["project_id"]))
         view = LaunchView.from_row(row, key, base_url)
+        view.quarantine = quarantine.launch_impact(conn, row, view.summary)
         if baseline_id is not None:
             base = launches.get(conn, baseline_id)
             if base is None or base["project_id"] != row["project_id"]:

@@ -25,7 +25,7 @@ CHUNK = 2000
 MAX_TEXT = 1_000_000  # characters kept of one log or stack trace
 
 
-def _clip(text: str | None) -> str | None:
+def clip(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_TEXT:
         return text
     return text[:MAX_TEXT] + f"\n… [{len(text) - MAX_TEXT} characters cut]"
@@ -117,8 +117,8 @@ class LaunchRecorder:
                         "duration_ms": attempt.duration_ms,
                         "failure_type": failure.type.value if failure else None,
                         "failure_exception": failure.exception if failure else None,
-                        "failure_message": _clip(failure.message) if failure else None,
-                        "stack_trace": _clip(failure.trace) if failure else None,
+                        "failure_message": clip(failure.message) if failure else None,
+                        "stack_trace": clip(failure.trace) if failure else None,
                         "metadata": metadata or None,
                         "warnings": list(result.warnings) or None,
                         "client_id": attempt.client_id,
@@ -137,9 +137,9 @@ class LaunchRecorder:
         files: list[dict[str, Any]] = []
         warned: dict[int, list[str]] = {}
         for run_id, (attempt, warnings) in zip(ids, extras, strict=True):
-            for stream, text in (("stdout", attempt.stdout), ("stderr", attempt.stderr)):
+            for stream, text in (("stdout", attempt.stdout), ("stderr", attempt.stderr), ("log", attempt.log)):
                 if text:
-                    logs.append({"case_run_id": run_id, "stream": stream, "content": _clip(text)})
+                    logs.append({"case_run_id": run_id, "stream": stream, "content": clip(text)})
             for ref in attempt.attachments:
                 stored = self.attachments.store(ref)
                 if isinstance(stored, str):

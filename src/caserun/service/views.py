@@ -12,6 +12,17 @@ from caserun.analysis.compare import Comparison
 from caserun.domain.rules import Summary
 
 
+@dataclass(frozen=True, slots=True)
+class QuarantineImpact:
+    """A launch's numbers with the tests quarantined now left out (read time, never stored)."""
+
+    quarantined_tests: int
+    quarantined_failures: int
+    pass_rate_excluding_quarantined: float | None
+    #: "failed" when a test that is not quarantined failed, None while tests still run
+    verdict: str | None
+
+
 @dataclass(slots=True)
 class LaunchView:
     id: int
@@ -32,6 +43,7 @@ class LaunchView:
     url: str = ""
     baseline: LaunchView | None = None
     comparison: Comparison | None = None
+    quarantine: QuarantineImpact | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping, project_key: str, base_url: str) -> LaunchView:
@@ -111,6 +123,23 @@ class AttemptView:
 
 
 @dataclass(slots=True)
+class DefectRef:
+    id: int
+    title: str
+    status: str
+    severity: str
+
+
+@dataclass(slots=True)
+class StatusChangeView:
+    actor: str
+    at: datetime
+    old_status: str
+    new_status: str
+    comment: str
+
+
+@dataclass(slots=True)
 class CaseRunDetail:
     run: CaseRunRow
     project_key: str
@@ -125,3 +154,9 @@ class CaseRunDetail:
     retry_of_id: int | None
     attachments: list[AttachmentView] = field(default_factory=list)
     attempts: list[AttemptView] = field(default_factory=list)
+    defects: list[DefectRef] = field(default_factory=list)
+    signature: str | None = None
+    pattern_id: int | None = None
+    new_failure: bool | None = None
+    suggested_defects: list[DefectRef] = field(default_factory=list)
+    status_changes: list[StatusChangeView] = field(default_factory=list)

@@ -4,6 +4,7 @@ failure kinds, durations and inline attachment markers."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from caserun.domain.model import AttachmentRef, FailureType
 
@@ -92,3 +93,30 @@ def parse_seconds(value: str | None) -> int | None:
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         return None
     return round(seconds * 1000)
+
+
+def decode_head(head: bytes) -> str:
+    """The first bytes of a report as text, for sniffing: UTF-16 by its BOM, else UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore")
+    return head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+
+
+_PROLOG = re.compile(r"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<(?P<name>[A-Za-z_][\w.\-:]*)", re.DOTALL)
+
+
+def root_element(head: bytes) -> str | None:
+    """The local name of an XML document's root element, read past the prolog and comments."""
+    match = _PROLOG.match(decode_head(head))
+    return match.group("name").rpartition(":")[2] if match else None
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp as .NET and Java tools write it (``Z``, offsets, a space for
+    ``T``, up to seven fractional digits); None when it cannot be read."""
+    if not value or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None

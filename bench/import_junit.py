@@ -1,0 +1,121 @@
+"""Import throughput: a generated JUnit file with N test cases (10% failing with ~2 KB
+stack traces, system-out on some) uploaded with ``caserun upload`` to a running server.
+
+    python bench/import_junit.py [--tests 100000] [--database URL]
+
+Baselines measured in the same run (the floor): stream-parsing the file with lxml
+(iterparse, clearing each testcase) plus a raw DB-API ``executemany`` of the same number
+of rows of the same width into one table, in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from lxml import etree
+
+from bench.junit_gen import generate
+
+
+def floor_parse(path: Path) -> float:
+    started = time.perf_counter()
+    for _event, element in etree.iterparse(str(path), events=("end",), tag="testcase"):
+        element.clear()
+    return time.perf_counter() - started
+
+
+def floor_insert(path: Path, count: int) -> float:
+    rows = [
+        (
+            i,
+            1,
+            1,
+            i,
+            1,
+            True,
+            "failed" if i % 10 == 3 else "passed",
+            "2026-01-01 00:00:00.000000",
+            i % 2000,
+            "expected:<42> but was:<41>" if i % 10 == 3 else None,
+        )
+        for i in range(count)
+    ]
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE r (id INTEGER PRIMARY KEY, project_id, launch_id, test_case_id, attempt, is_final,"
+        " status, started_at, duration_ms, failure_message)"
+    )
+    started = time.perf_counter()
+    with conn:
+        conn.executemany("INSERT INTO r VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tests", type=int, default=100_000)
+    parser.add_argument("--database")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="caserun-import-"))
+    report = folder / "big.xml"
+    generate(report, args.tests)
+    print(f"report: {args.tests:,} test cases, {report.stat().st_size / 1e6:.1f} MB")
+    parse_s = floor_parse(report)
+    insert_s = floor_insert(folder / "floor.db", args.tests)
+    floor = parse_s + insert_s
+    print(f"floor: lxml stream parse {parse_s:.2f} s + raw executemany {insert_s:.2f} s = {floor:.2f} s")
+
+    env = {**os.environ, "CASERUN_DATA_DIR": str(folder / "data")}
+    if args.database:
+        env["CASERUN_DATABASE_URL"] = args.database
+    caserun = [sys.executable, "-m", "caserun"]
+    subprocess.run([*caserun, "project", "create", "bench"], env=env, check=True, capture_output=True)
+    token = subprocess.run(
+        [*caserun, "token", "create", "--project", "bench"], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [*caserun, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        started = time.perf_counter()
+        subprocess.run(
+            [*caserun, "upload", str(report), "--project", "bench", "--output", "json"],
+            env={**env, "CASERUN_URL": f"http://127.0.0.1:{port}", "CASERUN_TOKEN": token},
+            check=True,
+            capture_output=True,
+        )
+        total = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(30)
+    print(f"caserun upload end to end: {total:.2f} s, {args.tests / total:,.0f} case runs/s")
+    print(f"ratio to the floor: {total / floor:.1f}×")
+
+
+if __name__ == "__main__":
+    main()
