@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 SIGNATURE_FRAMES = 3
 MESSAGE_LINES = 4
@@ -226,36 +228,51 @@ def _window(trace: str) -> str:
     return trace[:half] + "\n" + trace[-half:]
 
 
-def parse_frames(trace: str) -> list[Frame]:
-    """Every stack frame recognised in the trace, innermost first (Python's are reversed)."""
-    python: list[Frame] = []
-    others: list[Frame] = []
+def _scan(window: str) -> Iterator[Frame]:
+    """Frames in the order the trace lists them (Python's outermost first)."""
     last_def = ""
     previous = ""
-    for line in _window(trace).splitlines():
+    for line in window.splitlines():
         if not line.strip():
             continue
         if match := _PY_FRAME.match(line):
-            python.append(Frame("python", match.group("file"), match.group("fn")))
+            yield Frame("python", match.group("file"), match.group("fn"))
         elif match := _PYTEST_LOCATION.match(line):
-            python.append(Frame("python", match.group("file"), match.group("fn") or last_def))
+            yield Frame("python", match.group("file"), match.group("fn") or last_def)
             last_def = ""
         elif match := _PY_DEF.match(line):
             last_def = match.group("fn")
         elif match := _AT.match(line):
             frame = _at_frame(match.group("rest"))
             if frame:
-                others.append(frame)
+                yield frame
         elif (match := _VITEST.match(line)) or (match := _JS_FIREFOX.match(line)):
-            others.append(Frame("js", match.group("file"), match.group("fn") or ""))
+            yield Frame("js", match.group("file"), match.group("fn") or "")
         elif match := _GO_FILE.match(line):
             caller = _GO_FUNC.match(previous.strip())
             function = (caller.group("fn") or "panic") if caller else ""
-            others.append(Frame("go", match.group("file"), function.rsplit("/", 1)[-1]))
+            yield Frame("go", match.group("file"), function.rsplit("/", 1)[-1])
         elif match := _GO_LOCATION.search(line):
-            others.append(Frame("go", match.group("file"), ""))
+            yield Frame("go", match.group("file"), "")
         previous = line
-    return list(reversed(python)) + others
+
+
+def parse_frames(trace: str) -> list[Frame]:
+    """Every stack frame recognised in the trace, innermost first (Python's are reversed)."""
+    frames = list(_scan(_window(trace)))
+    python = [f for f in frames if f.language == "python"]
+    return list(reversed(python)) + [f for f in frames if f.language != "python"]
+
+
+def _innermost_first(trace: str) -> Iterator[Frame]:
+    """``parse_frames``, lazily when the trace can hold no Python frame (those come
+    outermost first, so they need the whole trace): a signature needs only the first few
+    application frames, and a 2 KB JVM trace is mostly runner frames below them."""
+    window = _window(trace)
+    if 'File "' in window or ".py:" in window:
+        yield from parse_frames(trace)
+    else:
+        yield from _scan(window)
 
 
 _FRAMEWORK = {
@@ -303,7 +320,7 @@ def app_frames(trace: str | None, limit: int = SIGNATURE_FRAMES) -> list[str]:
     if not trace:
         return []
     keys: list[str] = []
-    for frame in parse_frames(trace):
+    for frame in _innermost_first(trace):
         if is_framework(frame):
             continue
         key = frame.key
@@ -338,8 +355,10 @@ class Signature:
         return self.frames[0] if self.frames else ""
 
 
+@lru_cache(maxsize=4096)
 def compute(exception: str | None, message: str | None, trace: str | None) -> Signature:
-    """The signature of one failure, from what a case run stores."""
+    """The signature of one failure, from what a case run stores (pure, so repeated
+    failures in a launch, e.g. every parameter of one broken test, are computed once)."""
     kind = exception_of(exception, message, trace)
     text = normalise_message(message, kind)
     frames = app_frames(trace)

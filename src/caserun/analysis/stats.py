@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
 from caserun.analysis.flakiness import RECENT_KEEP, Run, score, verdict
+from caserun.store import bulk
 from caserun.store.tables import case_run, launch, test_stats
 
 CHUNK = 5000
@@ -137,12 +138,11 @@ def update_for_launch(conn: Connection, launch_id: int) -> None:
 
 
 def _write(conn: Connection, inserted: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:
-    if inserted:
-        conn.execute(insert(test_stats), inserted)
     if updated:
         # replace rather than UPDATE … WHERE with bindparams for every column: one delete, one insert
         conn.execute(delete(test_stats).where(test_stats.c.test_case_id.in_([s["test_case_id"] for s in updated])))
-        conn.execute(insert(test_stats), updated)
+    bulk.insert_rows(conn, test_stats, inserted)
+    bulk.insert_rows(conn, test_stats, updated)
 
 
 def rebuild(conn: Connection, project_id: int, test_case_ids: Iterable[int]) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from caserun.errors import InvalidInput
-from caserun.store import pagination
+from caserun.store import bulk, pagination
 from caserun.store.ids import allocate
 from caserun.store.launches import STATUS_RANK
 from caserun.store.tables import attachment, case_run, case_run_log, test_case
@@ -49,13 +49,12 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     ids = allocate(conn, case_run, len(rows))
-    conn.execute(insert(case_run), [{**row, "id": ident} for row, ident in zip(rows, ids, strict=True)])
+    bulk.insert_rows(conn, case_run, [{**row, "id": ident} for row, ident in zip(rows, ids, strict=True)])
     return ids
 
 
 def insert_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(case_run_log), list(rows))
+    bulk.insert_rows(conn, case_run_log, rows)
 
 
 def insert_attachments(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
