@@ -11,7 +11,7 @@ from caserun.domain.model import AttachmentRef, FailureType
 _PYTEST_ESCAPE = re.compile(r"#x([0-9A-Fa-f]{2})")
 _ATTACHMENT_LINE = re.compile(r"\[\[ATTACHMENT\|([^\]\r\n]+)\]\]")
 _EXCEPTION_LINE = re.compile(
-    r"^\s*(?:E\s+)?(?P<type>[A-Za-z_$][\w$]*(?:[.$][A-Za-z_$][\w$]*)*(?:Error|Exception|Failure|Panic|Fault))\b(?::|$)",
+    r"^\s*(?:E\s+)?(?P<type>(?:[A-Za-z_$][\w$]*[.$])*[\w$]*(?:Error|Exception|Failure|Panic|Fault))\b(?::|$)",
     re.MULTILINE,
 )
 # pytest's last traceback line: "tests/test_x.py:12: AssertionError"
@@ -66,14 +66,18 @@ def failure_type(kind: str, exception: str | None, message: str | None) -> Failu
     """``kind`` is ``failure`` or ``error`` as the report says; the exception decides when known.
 
     Runners disagree: pytest writes any exception in the test body as ``<failure>``, and
-    JUnit 4 wrote ``<error>`` for them. So: a timeout wins; an assertion-like exception or
-    message is an assertion; another known exception is an error; else the report's kind.
+    JUnit 4 wrote ``<error>`` for them. So: a timeout exception is a timeout; an
+    assertion-like exception is an assertion even when its message mentions a timeout
+    (``AssertionError: gateway timed out``); otherwise a message about a timeout is a
+    timeout; an assertion-like message is an assertion; another known exception is an
+    error; else the report's kind.
     """
-    probe = f"{exception or ''} {message or ''}"
-    if _TIMEOUT.search(probe):
+    if exception and _TIMEOUT.search(exception):
         return FailureType.TIMEOUT
     if exception and _ASSERTION_EXCEPTION.search(exception):
         return FailureType.ASSERTION
+    if message and _TIMEOUT.search(message):
+        return FailureType.TIMEOUT
     if message and _ASSERTION_MESSAGE.search(message) and (not exception or exception in ("Error", "AssertionError")):
         return FailureType.ASSERTION
     if exception:
