@@ -7,7 +7,7 @@ its message, so the CLI prints one line and exits 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,14 +104,19 @@ class Client:
         fields: Sequence[tuple[str, str]],
         *,
         idempotency_key: str | None = None,
+        archives: Collection[str] = (),
     ) -> Any:
-        files: list[tuple[str, tuple[str, IO[bytes]]]] = [("report", (name, f)) for name, f in reports]
+        """Post reports as one launch. ``archives`` names the report parts that are zips
+        of a report directory (an Allure results directory): the server unpacks them."""
+        files: list[tuple[str, tuple[str, IO[bytes]] | tuple[str, IO[bytes], str]]] = [
+            ("report", (name, f, "application/zip") if name in archives else (name, f)) for name, f in reports
+        ]
         handles = [path.open("rb") for path in attachments.values()]
         try:
             files += [("attachment", (ref, h)) for ref, h in zip(attachments, handles, strict=True)]
             headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
             data: dict[str, list[str]] = {}
-            for key, value in fields:
+            for key, value in [*fields, *(("archive", name) for name in archives)]:
                 data.setdefault(key, []).append(value)
             return self.request("POST", f"/api/v1/projects/{project}/imports", files=files, data=data, headers=headers)
         finally:

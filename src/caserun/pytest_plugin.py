@@ -3,7 +3,8 @@
 Turn it on with ``--caserun`` (or ``caserun = true`` in the ini file) and point it at a
 server with ``CASERUN_URL``, ``CASERUN_TOKEN`` and ``CASERUN_PROJECT`` (or
 ``--caserun-url``, ``--caserun-project`` and the ini options ``caserun_url``,
-``caserun_project``; the token only from the environment). What it does:
+``caserun_project``, ``caserun_token``; the environment beats the ini file, so a token
+kept in a CI secret wins over one written down). What it does:
 
 * **The launch.** At session start a ``launch.started`` event creates a launch (source
   ``pytest``) named by ``--caserun-launch-name``, with attributes from ``--caserun-attr
@@ -55,7 +56,9 @@ import json
 import mimetypes
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Sequence
@@ -120,6 +123,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("caserun", "report every session to caserun", type="bool", default=False)
     parser.addini("caserun_url", "the caserun server URL", default="")
     parser.addini("caserun_project", "the caserun project key", default="")
+    parser.addini("caserun_token", "the reporter token (prefer env CASERUN_TOKEN)", default="")
     parser.addini("caserun_launch_name", "the launch name", default="")
     parser.addini("caserun_environment", "the launch environment", default="")
     parser.addini("caserun_attrs", "launch attributes, K=V per line", type="linelist", default=[])
@@ -159,7 +163,7 @@ def read_options(config: pytest.Config) -> Options:
     return Options(
         send=bool(config.getoption("caserun") or config.getini("caserun")),
         url=_pick(config, "caserun_url", "CASERUN_URL", "caserun_url"),
-        token=os.environ.get("CASERUN_TOKEN") or None,
+        token=os.environ.get("CASERUN_TOKEN") or str(config.getini("caserun_token")) or None,
         project=_pick(config, "caserun_project", "CASERUN_PROJECT", "caserun_project"),
         launch=os.environ.get("CASERUN_LAUNCH") or None,
         launch_name=_pick(config, "caserun_launch_name", "CASERUN_LAUNCH_NAME", "caserun_launch_name"),
@@ -193,6 +197,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
                 sys.stderr.write(line + "\n")
         del config.stash[reporter_key]
         config.pluginmanager.unregister(reporter)
+        reporter.release_sigterm()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -262,7 +267,10 @@ class CaserunReporter:
             self.launch_ref = {"launch_id": int(options.launch)}
         else:
             self.launch_ref = {"launch": options.launch or f"pytest-{self.uid}"}
-        self.base_meta = {"python": platform.python_version(), "platform": platform.platform(), **options.attrs}
+        self.launch_attrs = {"python": platform.python_version(), "platform": platform.platform(), **options.attrs}
+        self.base_meta = dict(self.launch_attrs)
+        if options.environment:
+            self.base_meta["environment"] = options.environment
         self.current: dict[str, Attempt] = {}
         self.attempts: dict[str, int] = {}
         self.failed: dict[str, bool] = {}
@@ -271,6 +279,8 @@ class CaserunReporter:
         self.notes: list[str] = []
         self.too_large: list[str] = []
         self.interrupted = False
+        self.terminated = False
+        self._sigterm: Any = None
         self.internal_error = False
         self.events = 0
         self.report: Report | None = None
@@ -306,7 +316,7 @@ class CaserunReporter:
             "branch": env.get("CASERUN_BRANCH"),
             "commit": env.get("CASERUN_COMMIT"),
             "build_url": env.get("CASERUN_BUILD_URL"),
-            "attributes": self.base_meta,
+            "attributes": self.launch_attrs,
             "started_at": iso(time.time()),
             "join": self.joined or None,
         }
@@ -369,8 +379,38 @@ class CaserunReporter:
 
     # pytest hooks
 
+    def _catch_sigterm(self) -> None:
+        """CI cancels a job with SIGTERM, which would kill pytest on the spot and leave the
+        launch running for ever. Unless someone else handles SIGTERM, it stops the session
+        as Ctrl-C does (the launch is ``stopped`` and what is pending is sent), and the
+        process then dies of the same SIGTERM, so the caller sees what it expects."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        self._sigterm = signal.SIG_DFL
+
+        def on_sigterm(signum: int, frame: object) -> None:
+            self.terminated = True
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the sending short
+            raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    def release_sigterm(self) -> None:
+        """Give SIGTERM back; after a SIGTERM, die of it now that the launch is recorded."""
+        if self._sigterm is None:
+            return
+        signal.signal(signal.SIGTERM, self._sigterm)
+        self._sigterm = None
+        if self.terminated:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGTERM)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._catch_sigterm()
         started = self._launch_started()
         header = None
         if "launch" in self.launch_ref:
@@ -422,8 +462,10 @@ class CaserunReporter:
         )
         self.failed[report.nodeid] = True
 
-    def pytest_keyboard_interrupt(self, excinfo: object) -> None:
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # collection errors stop the session with ``Session.Interrupted``: not a person's Ctrl-C
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
 
     def pytest_internalerror(self, excrepr: object, excinfo: object) -> None:
         self.internal_error = True
@@ -477,7 +519,9 @@ class CaserunReporter:
             return
         self.closed = True
         if self.sender is not None:
-            self.report = self.sender.close(self.options.timeout)
+            # after SIGTERM the CI runner kills for good in a few seconds
+            timeout = min(self.options.timeout, 5.0) if self.terminated else self.options.timeout
+            self.report = self.sender.close(timeout)
         if self.jsonl is not None:
             self.jsonl.close()
 

@@ -212,7 +212,7 @@ def test_malformed_items_get_their_own_answers(client: TestClient) -> None:
 def test_whole_request_errors(client: TestClient, app_client: TestClient, tokens: dict[str, str]) -> None:
     assert client.post(URL, content=b"{nope", headers={"content-type": "application/json"}).status_code == 422
     response = client.post(URL, json={"items": []})
-    assert response.status_code == 422 and response.json()["error"]["message"] == 'send {"events": [...]}'
+    assert response.status_code == 422 and response.json()["error"]["message"].startswith('send {"events": [...]}')
     too_many = client.post(URL, json={"events": [started()] * (events_api.MAX_EVENTS + 1)})
     assert too_many.status_code == 413
     assert client.post("/api/v1/projects/nope/events", json={"events": [started()]}).status_code == 404

@@ -4,10 +4,19 @@ quarantine list. Plugin sessions run in a subprocess (``pytester.runpytest_subpr
 
 The server runs on SQLite only: the plugin's behaviour does not depend on the database,
 and the event API tests cover both.
+
+pytester restores ``sys.modules`` after each test, dropping what the test imported. A
+module imported lazily inside one test (httpx imports httpcore on first use; ijson's C
+backend caches its exception classes) would be imported afresh in the next one while
+older objects still hold the first copy's classes, so ``except httpx.TransportError`` or
+``except ijson.JSONError`` stop matching. ``_warm_up`` imports all of that here, before
+any snapshot, so every test sees one copy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import shutil
 import socket
@@ -23,10 +32,23 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from caserun.app import create_app
+from caserun.cli import main as _cli_main  # noqa: F401 - imported before any pytester snapshot
 from caserun.domain.model import Role
 from caserun.service import auth, projects
 from caserun.settings import Settings
 from caserun.store.engine import Database
+
+
+def _warm_up() -> None:
+    from caserun.ingest import registry
+
+    # loads httpcore and httpx's exception map
+    with httpx.Client(timeout=0.5) as http, contextlib.suppress(httpx.TransportError):
+        http.get(f"http://127.0.0.1:{free_port()}/")
+    head = b'{"type": "launch.started", "launch": "x"}\n{"type": "launch.finished", "launch": "x"}\n'
+    for parser in registry.parsers().values():  # every parser module and what it imports
+        with contextlib.suppress(Exception):  # only the imports matter here
+            parser.sniff(head, None)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -45,6 +67,8 @@ class Switch:
         self.down = False
         self.quarantine: list[dict[str, Any]] | None = None
         self.requests = 0
+        #: seconds every request is held before it is answered (a slow server)
+        self.delay = 0.0
 
     async def _send(self, send: Send, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
@@ -60,6 +84,10 @@ class Switch:
                 self.down = path.endswith("/down")
                 return await self._send(send, 200, {"down": self.down})
             self.requests += 1
+            waited = 0.0
+            while waited < self.delay:
+                await asyncio.sleep(0.05)
+                waited += 0.05
             if self.down:
                 return await self._send(send, 503, {"error": {"code": "unavailable", "message": "switched off"}})
             if self.quarantine is not None and path.endswith("/quarantine"):
@@ -115,6 +143,7 @@ def server(settings: Settings, db: Database) -> Iterator[Server]:
     live = Server(f"http://127.0.0.1:{port}", switch, token, admin)
     yield live
     live.http.close()
+    switch.delay = 0.0
     uv.should_exit = True
     thread.join(10)
 
@@ -135,3 +164,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_warm_up()

@@ -163,3 +163,23 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# -- the demo project (planted flaky, broken, slow and renamed tests) ---------------------
+
+
+@pytest.fixture
+def demo(app_client: TestClient, db: Database, settings: Settings) -> TestClient:
+    """The app client signed in as a viewer of the seeded ``demo`` project."""
+    from caserun.service import demo as demo_data
+
+    assert demo_data.seed(db, settings.blob_dir)
+    sign_in(app_client, db, project_key="demo")
+    return app_client
+
+
+def find_test_id(client: TestClient, full_name: str, project: str = "demo") -> int:
+    found = client.get(f"/api/v1/projects/{project}/tests", params={"q": full_name}).json()
+    exact = [t for t in found if t["full_name"] == full_name]
+    assert len(exact) == 1, found
+    return int(exact[0]["id"])

@@ -85,10 +85,10 @@ def test_sign_in_and_walk_from_projects_to_a_case_run(live_server: LiveServer, t
             page.screenshot(path=str(SHOTS / "projects.png"), full_page=True)
 
             page.get_by_role("link", name="Web shop").click()
-            expect(page.get_by_role("link", name="Nightly 1")).to_be_visible()
+            expect(page.get_by_role("link", name="Nightly 1", exact=True)).to_be_visible()
             page.screenshot(path=str(SHOTS / "launches.png"), full_page=True)
 
-            page.get_by_role("link", name="Nightly 2").click()
+            page.get_by_role("link", name="Nightly 2", exact=True).click()
             page.wait_for_url(f"**/launches/{launch_id}")
             expect(page.get_by_role("heading", name="Case runs")).to_be_visible()
             expect(page.locator(".badge-failed").first).to_be_visible()

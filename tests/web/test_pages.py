@@ -60,8 +60,9 @@ def test_launches_page_lists_filters_sorts_and_pages(
     html = browser.get("/projects/web").text
     for name in ("Nightly 1", "Nightly 2", "Dev"):
         assert f">{name}</a>" in html
-    assert html.index("Dev") < html.index("Nightly 2") < html.index("Nightly 1")  # newest first
-    row = html[html.index("Nightly 2</a>") :].split("</tr>")[0]
+    table = html.split("<tbody>")[1]
+    assert table.index("Dev") < table.index("Nightly 2") < table.index("Nightly 1")  # newest first
+    row = table[table.index("Nightly 2</a>") :].split("</tr>")[0]
     assert "staging" in row and "main" in row and "12m 39s" in row and "2/4" in row and "66.7%" in row
     assert 'href="/api/v1/projects/web/launches?sort=-created_at"' in html
 
@@ -94,9 +95,9 @@ def test_launch_page_shows_header_stats_comparison_and_case_runs(browser: TestCl
     assert 'href="https://ci.example.com/builds/2"' in html
     assert "12m 39s" in html
     # stat cards: 4 tests, 2 passed (50%), 1 failed, 1 skipped, pass rate 66.7%
-    assert re.search(r"Total</span><span class=\"card-value\">4<", html)
-    assert re.search(r"Passed</span><span class=\"card-value\">2</span><span class=\"card-sub\">50.0%", html)
-    assert re.search(r"Failed</span><span class=\"card-value\">1</span><span class=\"card-sub\">25.0%", html)
+    assert re.search(r"Total</span><span class=\"card-value\" data-stat=\"total\">4<", html)
+    assert re.search(r"Passed</span><span class=\"card-value\"[^>]*>2</span><span class=\"card-sub\">50.0%", html)
+    assert re.search(r"Failed</span><span class=\"card-value\"[^>]*>1</span><span class=\"card-sub\">25.0%", html)
     assert "66.7%" in html
     # comparison with Nightly 1
     assert f'href="/launches/{launches.baseline}">Nightly 1 #{launches.baseline}</a>' in html
@@ -155,14 +156,19 @@ def test_case_run_page_shows_failure_logs_metadata_and_attachments(browser: Test
     assert "shop.Cart.test_checkout" in html and "badge-failed" in html
     assert '<pre class="message">expected total 3 but was 4</pre>' in html
     assert "<code>AssertionError</code>" in html
-    assert re.search(r"<details class=\"trace\">\s*<summary>Stack trace</summary>\s*<pre>Traceback", html)
+    assert re.search(
+        r"<details class=\"trace\">\s*<summary>Stack trace</summary>.*?<pre id=\"trace-text\">", html, re.S
+    )
+    assert '<span class="tl">Traceback (most recent call last):</span>' in html
+    assert '<span class="tl tl-frame">  File &#34;cart.py&#34;, line 12, in test_checkout</span>' in html
+    assert '<span class="tl tl-err">AssertionError: expected total 3 but was 4</span>' in html
     assert "12m 34s" in html
     assert f'href="/api/v1/case-runs/{checkout}"' in html
 
     login = case_run_id(browser, launches.current, "test_login")
     html = browser.get(f"/case-runs/{login}").text
-    assert re.search(r"<h3>stdout</h3>\s*<pre class=\"log\">logged in as alice", html)
-    assert re.search(r"<h3>stderr</h3>\s*<pre class=\"log\">warning: slow font load", html)
+    assert re.search(r"<h3>stdout <span[^>]*>[^<]*</span></h3>\s*<pre class=\"log\">logged in as alice", html)
+    assert re.search(r"<h3>stderr <span[^>]*>[^<]*</span></h3>\s*<pre class=\"log\">warning: slow font load", html)
     assert '<th scope="row">browser</th><td>chromium</td>' in html
     images = re.findall(r'<img src="/api/v1/attachments/(\d+)" alt="login.png"', html)
     assert len(images) == 1

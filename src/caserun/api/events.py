@@ -45,6 +45,7 @@ _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
+            "application/x-ndjson": {"schema": {"type": "string", "description": "one event per line"}},
             "application/json": {
                 "schema": {
                     "type": "object",
@@ -59,7 +60,7 @@ _BODY_DOC: dict[str, Any] = {
                         }
                     },
                 }
-            }
+            },
         },
     }
 }
@@ -78,20 +79,46 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _validate(raw: bytes) -> tuple[list[tuple[int, events.Event]], list[Outcome]]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not JSON: {exc}") from None
-    items = body.get("events") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise InvalidInput('send {"events": [...]}')
-    if len(items) > MAX_EVENTS:
-        raise PayloadTooLarge(f"{len(items)} events in one batch; send at most {MAX_EVENTS}")
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+
+
+def _json_lines(raw: bytes) -> list[tuple[int, object]]:
+    """An NDJSON body: one event per line, numbered from 0; blank lines are skipped. A line
+    that is not JSON (or too long) stays in the list as the error to answer it with."""
+    items: list[tuple[int, object]] = []
+    for number, line in enumerate(raw.split(b"\n")):
+        if not line.strip():
+            continue
+        if len(line) > MAX_EVENT_BYTES:
+            items.append((number, PayloadTooLarge(f"line of {len(line)} bytes is over the limit of {MAX_EVENT_BYTES}")))
+            continue
+        try:
+            items.append((number, json.loads(line)))
+        except (ValueError, UnicodeDecodeError) as exc:
+            items.append((number, InvalidInput(f"line {number + 1} is not JSON: {exc}")))
+    return items
+
+
+def _validate(raw: bytes, ndjson: bool = False) -> tuple[list[tuple[int, events.Event]], list[Outcome]]:
+    if ndjson:
+        numbered = _json_lines(raw)
+    else:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"the body is not JSON: {exc}") from None
+        items = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise InvalidInput('send {"events": [...]} (or one event per line as application/x-ndjson)')
+        numbered = list(enumerate(items))
+    if len(numbered) > MAX_EVENTS:
+        raise PayloadTooLarge(f"{len(numbered)} events in one batch; send at most {MAX_EVENTS}")
     parsed: list[tuple[int, events.Event]] = []
     refused: list[Outcome] = []
-    for index, item in enumerate(items):
+    for index, item in numbered:
         try:
+            if isinstance(item, CaserunError):
+                raise item
             size = len(json.dumps(item))
             if size > MAX_EVENT_BYTES:
                 raise PayloadTooLarge(f"event of {size} bytes is over the limit of {MAX_EVENT_BYTES}")
@@ -110,6 +137,10 @@ def _validate(raw: bytes) -> tuple[list[tuple[int, events.Event]], list[Outcome]
 async def post_events(key: str, request: Request, ctx: ContextDep, who: PrincipalDep) -> EventResults:
     """Record a batch of events, in order, each answered on its own.
 
+    The body is ``{"events": [...]}`` (``application/json``) or one event per line
+    (``application/x-ndjson``, the lines of a ``caserun-events`` file as they are); there
+    ``index`` is the line's number from 0, and a line that is not JSON is refused alone.
+
     Ids chosen by the sender make every event idempotent: re-sending a batch (after a
     timeout, say) answers ``duplicate`` and records nothing twice. An event that is
     refused (malformed, unknown or finished launch, a finish before its start, too large)
@@ -117,7 +148,8 @@ async def post_events(key: str, request: Request, ctx: ContextDep, who: Principa
     apply. The request itself fails only when it is not a batch at all, is too large, or
     the token may not report to the project."""
     raw = await _body(request)
-    parsed, refused = await run_in_threadpool(_validate, raw)
+    ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() in NDJSON_TYPES
+    parsed, refused = await run_in_threadpool(_validate, raw, ndjson)
     applied = await run_in_threadpool(
         events_service.apply,
         ctx.db,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -103,6 +104,12 @@ async def create_launch(
                             "format": {"type": "string"},
                             "retry_of": {"type": "integer"},
                             "attr": {"type": "array", "items": {"type": "string"}},
+                            "archive": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "filenames of report parts that are zip archives of a results "
+                                "directory (Allure): each is unpacked and read as one report",
+                            },
                         },
                     }
                 }
@@ -121,6 +128,11 @@ async def import_reports(
     """Import report files (multipart ``report`` parts, plus the ``attachment`` files they
     reference, each named by the path the report wrote) as one completed launch.
 
+    A report that is a directory (an Allure results directory) is sent as a zip in a
+    ``report`` part whose filename is named in an ``archive`` field; it is unpacked safely
+    (no ``../`` or absolute entries, no symlinks, size, entry and compression-ratio caps)
+    and read as one report.
+
     All or nothing: a file that cannot be read is refused with its name and line, and
     nothing is written. Re-sending with the same ``Idempotency-Key`` returns the launch
     created the first time (200 instead of 201)."""
@@ -133,8 +145,13 @@ async def import_reports(
         upload = await read_upload(form, max_bytes=ctx.settings.max_upload_bytes, format_override=None)
     try:
         fmt = upload.one("format")
-        if fmt:
-            upload.reports = [imports.ReportFile(r.path, r.name, fmt) for r in upload.reports]
+        archives = {Path(a).name for a in upload.fields.get("archive", [])}  # as read_upload names the parts
+        unknown = sorted(archives - {r.name for r in upload.reports})
+        if unknown:
+            raise InvalidInput(f"archive {unknown[0]!r} is not the filename of a 'report' part")
+        upload.reports = [
+            imports.ReportFile(r.path, r.name, fmt or r.format, archive=r.name in archives) for r in upload.reports
+        ]
         params = LaunchParams(
             name=upload.one("name"),
             environment=upload.one("environment"),
@@ -157,6 +174,7 @@ async def import_reports(
             params,
             base_url=ctx.settings.base_url,
             max_attachment_bytes=ctx.settings.max_attachment_bytes,
+            archive_limits=imports.ArchiveLimits(max_bytes=ctx.settings.max_upload_bytes),
         )
     finally:
         upload.cleanup()

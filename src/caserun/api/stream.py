@@ -29,9 +29,12 @@ def _sse(event: str, data: Any, ident: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n"
 
 
-def _progress(view: LaunchView) -> dict[str, Any]:
+def _progress(changes: live.Changes) -> dict[str, Any]:
+    view: LaunchView = changes.launch
     body = convert.launch(view).model_dump(mode="json", include={"id", "status", "finished_at", "summary"})
     body["progress"] = view.summary.progress
+    body["last_activity_at"] = changes.last_activity.isoformat() if changes.last_activity else None
+    body["stale"] = changes.stale
     return body
 
 
@@ -50,6 +53,9 @@ async def stream_launch(
     timeout: Annotated[
         float | None, Query(gt=0, le=86400, description="end the stream after this many seconds")
     ] = None,
+    stale_after: Annotated[
+        float, Query(gt=0, le=7 * 86400, description="seconds without activity after which a running launch is stale")
+    ] = live.STALE_AFTER_S,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """A ``text/event-stream`` of the launch: ``progress`` (status, summary and progress in
@@ -58,12 +64,15 @@ async def stream_launch(
     which the stream closes. A reconnecting ``EventSource`` resumes after its
     ``Last-Event-ID``; runs that finished while it was away are not re-sent, so reload the
     list on reconnect. Works against any server process sharing the database: the stream
-    polls it every ``interval`` seconds."""
+    polls it every ``interval`` seconds. ``progress`` also carries ``last_activity_at`` and
+    ``stale``: the launch is running but no test started or finished in it for
+    ``stale_after`` seconds (its reporter was probably killed; finish it)."""
     view = await run_in_threadpool(live.open_feed, ctx.db, who, launch_id, ctx.settings.base_url)
     start = after
     if last_event_id and last_event_id.strip().isdigit():
         start = max(start, int(last_event_id.strip()))
-    cursor = live.Cursor(last_id=start)
+    cursor = live.Cursor(last_id=start, stale_after=stale_after)
+    cursor.last_activity = await run_in_threadpool(live.last_activity, ctx.db, launch_id)
     deadline = time.monotonic() + timeout if timeout else None
 
     async def events() -> AsyncIterator[str]:
@@ -74,13 +83,13 @@ async def stream_launch(
                 live.poll, ctx.db, launch_id, view.project_key, cursor, ctx.settings.base_url
             )
             if changes.summary_changed:
-                yield _sse("progress", _progress(changes.launch))
+                yield _sse("progress", _progress(changes))
             for run in changes.runs:
                 yield _sse("case_run", schemas.CaseRunPublic.model_validate(run).model_dump(mode="json"), run.id)
             if changes.runs or changes.summary_changed:
                 quiet_since = time.monotonic()
             if changes.finished:
-                yield _sse("end", _progress(changes.launch))
+                yield _sse("end", _progress(changes))
                 return
             if changes.more:
                 continue

@@ -6,7 +6,9 @@ importing them as a new launch, fills that launch in. Client ids make events the
 already has come back as ``duplicate``; nothing is recorded twice, so uploading the same
 file again is harmless. Options given to ``upload`` (``--launch``, ``--environment``…)
 override what the file's ``launch.started`` says. A file whose session never finished
-its launch (it was killed) finishes it as ``stopped``.
+its launch (it was killed) finishes it as ``stopped``. Every file is read through once
+before anything is sent, so a bad line refuses the upload and leaves no launch half
+replayed.
 """
 
 from __future__ import annotations
@@ -107,8 +109,20 @@ def batches(lines: Iterator[str]) -> Iterator[list[str]]:
         yield batch
 
 
+def check(path: Path) -> None:
+    """Read the whole file before anything is sent: a bad line in the middle refuses the
+    file (naming the line) instead of leaving its launch half replayed."""
+    for number, raw in _lines(path):
+        try:
+            events.parse_event(raw)
+        except InvalidInput as exc:
+            raise ParseError(exc.message, file=str(path), line=number, format=FORMAT) from None
+
+
 def replay(client: Client, project: str, paths: list[Path], overrides: dict[str, Any]) -> Replay:
     done = Replay()
+    for path in paths:
+        check(path)
     for path in paths:
         seen = _Seen()
         for batch in batches(_prepared(path, overrides, seen)):

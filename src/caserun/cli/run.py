@@ -1,7 +1,8 @@
 """``caserun run -- COMMAND``: a live launch around any test command.
 
 The launch is created ``running`` before the command starts and finished when it ends
-(``completed``; ``stopped`` after Ctrl-C; ``failed`` when the command could not start).
+(``completed``; ``stopped`` after Ctrl-C or SIGTERM, which are passed on to the command;
+``failed`` when the command could not start).
 The command's output passes through untouched and its exit code is ``caserun run``'s.
 Result files matching ``--results`` are imported into the launch as they appear (once
 their size has stopped changing) and again at the end if they changed; the ids of their
@@ -21,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -38,6 +40,8 @@ from caserun.ingest import events, registry
 from caserun.ingest.protocol import ReportSource
 
 MAX_ATTACHMENT_BYTES = 16 * 1024**2
+#: seconds a command has to stop after Ctrl-C or SIGTERM before it is killed
+GRACE_S = 10.0
 
 
 def _say(message: str) -> None:
@@ -142,6 +146,52 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+def _run_command(
+    command: list[str], env: dict[str, str], importer: Importer | None, interval: float
+) -> tuple[str, int]:
+    """Run the command to its end; the launch status and the exit code to use.
+
+    Ctrl-C and SIGTERM (how CI cancels a job) are passed on to the command, which gets
+    ``GRACE_S`` seconds to stop (``pytest --caserun`` records its own stop meanwhile);
+    the launch is then ``stopped``, and the exit code 130 or 143 as a shell would give."""
+    try:
+        proc = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
+    except OSError as exc:
+        _say(f"[red]cannot run {command[0]}: {exc.strerror or exc}[/]")
+        return "failed", 127
+    stop: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if not stop:
+            stop.append(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        while proc.poll() is None and not stop:
+            try:
+                time.sleep(interval)
+                if importer is not None:
+                    importer.scan(final=False)
+            except KeyboardInterrupt:
+                stop.append(signal.SIGINT)
+                proc.send_signal(signal.SIGINT)
+        if stop:
+            try:
+                proc.wait(GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            _say(f"[yellow]{signal.Signals(stop[0]).name}: the command was stopped; so is the launch[/]")
+            return "stopped", 128 + stop[0]
+        return "completed", _exit_code(proc.returncode)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def run(
     command: Annotated[list[str], typer.Argument(help="The command to run, after --.", show_default=False)],
     project: Annotated[str, typer.Option("--project", "-p", envvar="CASERUN_PROJECT", help="Project key.")],
@@ -200,27 +250,7 @@ def run(
     env.update({k: v for k, v in (("CASERUN_URL", client.base), ("CASERUN_TOKEN", token)) if v})
     importer = Importer(client, project, launch_id, results or [], format) if launch_id and results else None
 
-    status, code = "completed", 0
-    try:
-        proc = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
-    except OSError as exc:
-        status, code = "failed", 127
-        _say(f"[red]cannot run {command[0]}: {exc.strerror or exc}[/]")
-    else:
-        try:
-            while proc.poll() is None:
-                time.sleep(interval)
-                if importer is not None:
-                    importer.scan(final=False)
-        except KeyboardInterrupt:
-            status = "stopped"
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        code = _exit_code(proc.returncode) if status != "stopped" else 130
+    status, code = _run_command(command, env, importer, interval)
 
     if launch_id is not None:
         if importer is not None:

@@ -1,10 +1,18 @@
-"""``caserun upload``: send report files (and the attachments they reference) as one launch."""
+"""``caserun upload``: send report files (and the attachments they reference) as one launch.
+
+A directory that a format reads whole (an Allure results directory, found by content or
+named with ``--format allure``) is one report: it is zipped into a temporary file and sent
+as one ``report`` part named in the ``archive`` field; other directories are expanded
+into their files."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
+import tempfile
+import zipfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any, cast
@@ -21,6 +29,8 @@ from caserun.ingest import registry
 from caserun.ingest.protocol import ReportParser, ReportSource
 
 PROGRESS_FROM_BYTES = 8 * 1024 * 1024
+#: already compressed: stored in the archive as they are
+_STORED = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".webm", ".mp4", ".zip", ".gz", ".br", ".zst"}
 
 
 @dataclass
@@ -32,14 +42,61 @@ class LocalReport:
     attachments: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def directory(self) -> bool:
+        return self.path.is_dir()
 
-def expand(args: list[str]) -> list[tuple[Path, bool]]:
-    """Files named, globbed or found in directories; the flag says whether it was named."""
+    def files(self) -> list[Path]:
+        """The report's own files: itself, or every regular file inside its directory."""
+        return directory_files(self.path) if self.directory else [self.path]
+
+    @property
+    def size(self) -> int:
+        return sum(p.stat().st_size for p in self.files())
+
+
+def directory_files(folder: Path) -> list[Path]:
+    """Regular files inside ``folder`` (any depth); symlinks are left out."""
+    root = folder.resolve()
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root)
+    )
+
+
+def _reads_directory(path: Path, fmt: str | None, named: bool) -> bool:
+    """Whether a directory is one report: ``--format`` names a format that reads
+    directories (and this is the directory named, or it holds that format's results),
+    or, without ``--format``, a format claims the directory by its content."""
+    source = ReportSource(path, str(path))
+    if fmt:
+        parser = registry.get(fmt)
+        if not getattr(parser, "reads_directories", False):
+            return False
+        return named or parser.sniff(b"", source) >= registry.MIN_CONFIDENCE
+    try:
+        registry.detect(source)
+    except ParseError:
+        return False
+    return True
+
+
+def _expand_directory(path: Path, fmt: str | None) -> list[tuple[Path, bool]]:
+    if _reads_directory(path, fmt, named=True):
+        return [(path, True)]
+    reports = [d for d in sorted(path.rglob("*")) if d.is_dir() and _reads_directory(d, fmt, named=False)]
+    reports = [d for d in reports if not any(d != o and d.is_relative_to(o) for o in reports)]
+    files = [p for p in sorted(path.rglob("*")) if p.is_file() and not any(p.is_relative_to(d) for d in reports)]
+    return sorted([(p, False) for p in [*files, *reports]], key=lambda pair: pair[0])
+
+
+def expand(args: list[str], fmt: str | None = None) -> list[tuple[Path, bool]]:
+    """Files named, globbed or found in directories; the flag says whether it was named.
+    A directory that is a report itself (see :func:`_reads_directory`) is kept whole."""
     found: list[tuple[Path, bool]] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            found += [(p, False) for p in sorted(path.rglob("*")) if p.is_file()]
+            found += _expand_directory(path, fmt)
         elif path.is_file():
             found.append((path, True))
         else:
@@ -52,14 +109,16 @@ def expand(args: list[str]) -> list[tuple[Path, bool]]:
 
 
 def _resolve(report: Path, ref: str) -> Path | str:
-    """The local file an attachment reference names, if it lies inside the report's folder."""
-    base = report.resolve().parent
+    """The local file an attachment reference names, if it lies inside the report's folder
+    (for a directory report: inside the directory itself)."""
+    base = report.resolve() if report.is_dir() else report.resolve().parent
     given = Path(ref)
     target = (given if given.is_absolute() else base / given).resolve()
     if not target.is_relative_to(base):
         return f"attachment {ref!r} is outside the report's directory and was not sent"
     if not target.is_file():
-        return f"attachment {ref!r} was not found next to {report.name}"
+        where = "in" if report.is_dir() else "next to"
+        return f"attachment {ref!r} was not found {where} {report.name}"
     return target
 
 
@@ -93,10 +152,43 @@ def inspect(path: Path, fmt: str | None, named: bool) -> LocalReport | None:
 def idempotency_key(reports: list[LocalReport], fields: list[tuple[str, str]], project: str) -> str:
     digest = hashlib.sha256(json.dumps([project, sorted(fields)]).encode())
     for report in reports:
-        with report.path.open("rb") as stream:
-            while chunk := stream.read(1024 * 1024):
-                digest.update(chunk)
+        for path in report.files():
+            if report.directory:
+                digest.update(path.relative_to(report.path).as_posix().encode() + b"\x00")
+            with path.open("rb") as stream:
+                while chunk := stream.read(1024 * 1024):
+                    digest.update(chunk)
     return "cli-" + digest.hexdigest()[:48]
+
+
+def zip_directory(report: LocalReport, into: IO[bytes]) -> None:
+    """The directory's files as a zip, written (streamed, file by file) to ``into``."""
+    with zipfile.ZipFile(into, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in report.files():
+            stored = path.suffix.lower() in _STORED
+            archive.write(
+                path,
+                arcname=path.relative_to(report.path).as_posix(),
+                compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED,
+            )
+
+
+def part_names(reports: list[LocalReport]) -> list[str]:
+    """The filename each report is sent under; a directory's is ``NAME.zip``, unique."""
+    taken = {r.path.name for r in reports if not r.directory}
+    names = []
+    for report in reports:
+        if not report.directory:
+            names.append(report.path.name)
+            continue
+        stem = report.path.resolve().name or "report"
+        name, n = f"{stem}.zip", 1
+        while name in taken:
+            n += 1
+            name = f"{stem}-{n}.zip"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 class _Counted:
@@ -151,7 +243,7 @@ def upload(
             fail(f"--attr {item!r} is not K=V", 2)
         fields.append(("attr", item))
 
-    reports = [r for path, named in expand(files) if (r := inspect(path, format, named)) is not None]
+    reports = [r for path, named in expand(files, format) if (r := inspect(path, format, named)) is not None]
     if not reports:
         fail("no test reports found in " + ", ".join(files))
     for report in reports:
@@ -162,7 +254,8 @@ def upload(
         attributes = dict(item.split("=", 1) for item in attr or [])
         replay.upload([r.path for r in reports], project, {**overrides, "attributes": attributes}, url, token, output)
         return
-    attachments = {ref: p for r in reports for ref, p in r.attachments.items()}
+    # a directory report's attachments travel inside its archive
+    attachments = {ref: p for r in reports if not r.directory for ref, p in r.attachments.items()}
     key = idempotency_key(reports, fields, project)
 
     if dry_run:
@@ -174,6 +267,7 @@ def upload(
             "files": [
                 {
                     "path": str(r.path),
+                    "directory": r.directory,
                     "format": r.parser.name,
                     "tests": r.tests,
                     "attempts": r.attempts,
@@ -182,20 +276,36 @@ def upload(
                 }
                 for r in reports
             ],
-            "attachments": len(attachments),
-            "bytes": sum(r.path.stat().st_size for r in reports) + sum(p.stat().st_size for p in attachments.values()),
+            "attachments": len(attachments) + sum(len(r.attachments) for r in reports if r.directory),
+            "bytes": sum(r.size for r in reports) + sum(p.stat().st_size for p in attachments.values()),
         }
         if output == "json":
             emit_json({"dry_run": plan})
         else:
             for r in reports:
-                console.print(f"{r.path}: {r.parser.name}, {r.tests} tests, {len(r.attachments)} attachments")
+                kind = " (directory)" if r.directory else ""
+                console.print(
+                    f"{r.path}{kind}: {r.parser.name}, {r.tests} tests, {len(r.attachments)} attachments",
+                    highlight=False,
+                )
             console.print("dry run: nothing was sent")
         return
 
-    total = sum(r.path.stat().st_size for r in reports)
-    handles = [r.path.open("rb") for r in reports]
-    try:
+    names = part_names(reports)
+    with ExitStack() as stack:
+        handles: list[IO[bytes]] = []
+        for report in reports:
+            if report.directory:
+                spooled = stack.enter_context(tempfile.TemporaryFile(prefix="caserun-upload-", suffix=".zip"))
+                zip_directory(report, spooled)
+                spooled.seek(0)
+                handles.append(spooled)
+            else:
+                handles.append(stack.enter_context(report.path.open("rb")))
+        total = sum(h.seek(0, 2) for h in handles)
+        for handle in handles:
+            handle.seek(0)
+        archives = [name for name, r in zip(names, reports, strict=True) if r.directory]
         with (
             Client(url, token) as client,
             Progress(
@@ -210,13 +320,9 @@ def upload(
         ):
             task = progress.add_task("uploading", total=total)
             streams: list[tuple[str, IO[bytes]]] = [
-                (r.path.name, cast(IO[bytes], _Counted(h, progress, task)))
-                for r, h in zip(reports, handles, strict=True)
+                (name, cast(IO[bytes], _Counted(h, progress, task))) for name, h in zip(names, handles, strict=True)
             ]
-            body = client.import_reports(project, streams, attachments, fields, idempotency_key=key)
-    finally:
-        for handle in handles:
-            handle.close()
+            body = client.import_reports(project, streams, attachments, fields, idempotency_key=key, archives=archives)
     launch_body = body["launch"]
     if output == "json":
         emit_json({"launch": {"id": launch_body["id"], "url": launch_body["url"], "summary": launch_body["summary"]}})

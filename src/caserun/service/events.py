@@ -34,7 +34,7 @@ from caserun.service.recording import LaunchRecorder, clip
 from caserun.store import case_runs, launches
 from caserun.store.blobs import BlobStore
 from caserun.store.engine import Database
-from caserun.store.tables import case_run
+from caserun.store.tables import case_run, launch
 
 KEY_PREFIX = "event:"
 
@@ -74,10 +74,17 @@ class _Batch:
     recorders: dict[int, LaunchRecorder] = field(default_factory=dict)
     #: launches written to in this batch → their failed case runs (for failure patterns)
     touched: dict[int, list[int]] = field(default_factory=dict)
+    #: launches whose row this transaction holds (``lock``)
+    locked: set[int] = field(default_factory=set)
+    #: launch rows by the reference events use, once locked
+    launch_rows: dict[tuple[str | None, int | None], RowMapping] = field(default_factory=dict)
 
     def forget(self) -> None:
-        """After a refused event: recorders may have counted attempts that were rolled back."""
+        """After a refused event: recorders may have counted attempts that were rolled back,
+        and row locks taken inside the savepoint went with it."""
         self.recorders.clear()
+        self.locked.clear()
+        self.launch_rows.clear()
 
     def handle(self, event: events.Event, index: int) -> Outcome:
         if isinstance(event, events.LaunchStarted):
@@ -91,6 +98,10 @@ class _Batch:
     # launches
 
     def find_launch(self, event: events.CaseRunStarted | events.CaseRunFinished | events.LaunchFinished) -> RowMapping:
+        ref = (event.launch, event.launch_id)
+        cached = self.launch_rows.get(ref)
+        if cached is not None:
+            return cached
         if event.launch_id is not None:
             row = launches.get(self.conn, event.launch_id)
             if row is not None and row["project_id"] != self.project.id:
@@ -100,7 +111,23 @@ class _Batch:
             row = launches.by_idempotency_key(self.conn, self.project.id, launch_key(event.launch))
         if row is None:
             raise NotFound(f"{event.launch_ref} not found in project {self.project.key} (send launch.started first)")
+        row = self.lock(row)
+        self.launch_rows[ref] = row  # locked: nobody else changes it before this batch commits
         return row
+
+    def lock(self, row: RowMapping) -> RowMapping:
+        """Hold the launch row until this batch commits, and read it afresh.
+
+        Batches for one launch (shards, a re-sent request) run one after the other from
+        here: each settles the launch's summary from the case runs it can see, and without
+        the lock two overlapping PostgreSQL transactions would each count without the
+        other's runs, the last commit winning. (SQLite writers are serial already.)"""
+        lid = int(row["id"])
+        if lid in self.locked:
+            return row
+        fresh = self.conn.execute(select(launch).where(launch.c.id == lid).with_for_update()).mappings().one()
+        self.locked.add(lid)
+        return fresh
 
     @staticmethod
     def check_open(row: RowMapping) -> None:
@@ -139,11 +166,33 @@ class _Batch:
             if current is wanted:
                 return Outcome(index, 200, "duplicate", launch_id=lid, url=self.url(lid))
             raise Conflict(f"launch {lid} is already {current.value}; it cannot become {wanted.value}")
+        if wanted is not LaunchStatus.COMPLETED:
+            self.abandon_running(lid, f"the launch was {wanted.value} before this test finished")
         self.settle(lid)
         close_launch(self.conn, row, wanted, at=event.finished_at)
+        self.launch_rows.clear()
         self.touched.pop(lid, None)
         self.recorders.pop(lid, None)
         return Outcome(index, 200, "finished", launch_id=lid, url=self.url(lid))
+
+    def abandon_running(self, launch_id: int, why: str) -> None:
+        """Tests still running when a launch stops (Ctrl-C, a killed job) never finish:
+        they become ``skipped`` with a warning, so the stopped launch shows no test running
+        for ever. (A completed launch does the same in ``close_launch``.)"""
+        query = select(case_run.c.id, case_run.c.warnings).where(
+            case_run.c.launch_id == launch_id, case_run.c.status == "running"
+        )
+        rows = self.conn.execute(query).mappings().all()
+        if not rows:
+            return
+        self.conn.execute(
+            update(case_run)
+            .where(case_run.c.id.in_([int(r["id"]) for r in rows]))
+            .values(status="skipped", finished_at=_now())
+        )
+        for r in rows:
+            case_runs.set_warnings(self.conn, int(r["id"]), [*(r["warnings"] or []), why])
+        self.touched.setdefault(launch_id, [])
 
     # case runs
 
@@ -303,15 +352,26 @@ def apply(
         principal.require(Role.REPORTER, project.id)
         batch = _Batch(conn, project, AttachmentStore(blobs, {}, max_bytes=max_attachment_bytes), base_url)
         for index, event in items:
-            try:
-                with conn.begin_nested():
-                    outcomes.append(batch.handle(event, index))
-            except CaserunError as exc:
-                batch.forget()
-                outcomes.append(Outcome.refused(index, exc))
-            except IntegrityError:
-                # another server process recorded the same client id at the same moment
-                batch.forget()
-                outcomes.append(Outcome(index, 409, "conflict", "recorded concurrently; send it again"))
+            outcomes.append(_apply_one(batch, event, index))
         batch.settle_all()
     return outcomes
+
+
+def _apply_one(batch: _Batch, event: events.Event, index: int) -> Outcome:
+    """One event in its own savepoint. When another request (a shard starting the same
+    launch, a sender re-sending after a timeout) committed the same client id while this
+    one ran, the unique index refuses the insert; by then the other row is committed and
+    visible, so the event is tried once more and comes back ``duplicate`` (or applies to
+    the launch the other request created)."""
+    for last_try in (False, True):
+        try:
+            with batch.conn.begin_nested():
+                return batch.handle(event, index)
+        except CaserunError as exc:
+            batch.forget()
+            return Outcome.refused(index, exc)
+        except IntegrityError:
+            batch.forget()
+            if last_try:
+                break
+    return Outcome(index, 409, "conflict", "recorded concurrently by another request; send it again")

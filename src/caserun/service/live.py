@@ -5,14 +5,22 @@ database can serve a watcher (several ``caserun serve`` behind a load balancer, 
 PostgreSQL). Each poll costs three indexed reads: the launch row by id, case runs with
 an id above the last one sent (new runs), and the runs this watcher last saw
 ``running`` (finished since). The watcher's position lives in a ``Cursor`` it owns.
+
+A launch whose reporter was killed (``kill -9``, a lost CI machine) stays ``running``:
+nothing can finish it from the client side. The feed marks it **stale** once no test has
+started or finished in it for ``stale_after`` seconds (the time of the last activity is
+read once when the watcher connects, then kept up to date from what the polls see), so a
+person watching knows to finish it (``POST /api/v1/launches/{id}/finish`` or a
+``launch.finished`` event; both still work).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, select
 
 from caserun.domain.model import LaunchStatus, Role
 from caserun.errors import NotFound
@@ -25,6 +33,8 @@ from caserun.store.tables import case_run, test_case
 PAGE = 500
 #: running case runs a watcher keeps an eye on; more than this are picked up on reconnect
 MAX_WATCHED = 2000
+#: a running launch with no test started or finished for this long is marked stale
+STALE_AFTER_S = 1800.0
 
 _COLUMNS = (
     case_run.c.id,
@@ -53,6 +63,9 @@ class Cursor:
     last_id: int = 0
     running: set[int] = field(default_factory=set)
     summary: tuple[object, ...] | None = None
+    #: when a test last started or finished in the launch (or it started)
+    last_activity: datetime | None = None
+    stale_after: float = STALE_AFTER_S
 
 
 @dataclass
@@ -62,6 +75,9 @@ class Changes:
     summary_changed: bool
     #: more new runs are waiting (poll again at once)
     more: bool
+    last_activity: datetime | None = None
+    #: running, and nothing happened in it for the cursor's ``stale_after`` seconds
+    stale: bool = False
 
     @property
     def finished(self) -> bool:
@@ -78,6 +94,24 @@ def open_feed(db: Database, principal: Principal, launch_id: int, base_url: str)
         project = projects.by_id(conn, int(row["project_id"]))
         assert project is not None
         return LaunchView.from_row(row, str(project["key"]), base_url)
+
+
+def last_activity(db: Database, launch_id: int) -> datetime | None:
+    """When a test last started or finished in the launch, or else when it started."""
+    with db.read() as conn:
+        query = select(func.max(case_run.c.started_at), func.max(case_run.c.finished_at)).where(
+            case_run.c.launch_id == launch_id
+        )
+        times = list(conn.execute(query).one())
+        row = launches.get(conn, launch_id)
+        if row is not None:
+            times.append(row["started_at"])
+    found = [_aware(t) for t in times if t is not None]
+    return max(found) if found else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _runs(conn: Connection, query: Select[Any]) -> list[CaseRunRow]:
@@ -109,8 +143,18 @@ def poll(db: Database, launch_id: int, project_key: str, cursor: Cursor, base_ur
         cursor.last_id = max(cursor.last_id, run.id)
         if run.status == "running" and len(cursor.running) < MAX_WATCHED:
             cursor.running.add(run.id)
-    signature = (view.status, view.summary)
+    now = datetime.now(UTC)
+    seen = [_aware(view.started_at)] if cursor.last_activity is None else [cursor.last_activity]
+    seen += [now for _ in done[:1]]  # finished since the last look
+    seen += [_aware(r.started_at) + timedelta(milliseconds=r.duration_ms or 0) for r in fresh if r.started_at]
+    cursor.last_activity = max(seen)
+    stale = view.status == LaunchStatus.RUNNING.value and (now - cursor.last_activity).total_seconds() >= (
+        cursor.stale_after
+    )
+    signature = (view.status, view.summary, stale)
     changed = signature != cursor.summary
     cursor.summary = signature
     runs = sorted(done + fresh, key=lambda r: r.id)
-    return Changes(launch=view, runs=runs, summary_changed=changed, more=more)
+    return Changes(
+        launch=view, runs=runs, summary_changed=changed, more=more, last_activity=cursor.last_activity, stale=stale
+    )

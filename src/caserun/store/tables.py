@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -131,6 +132,9 @@ launch = Table(
     Column("blocked", Integer, nullable=False, default=0),
     Column("running", Integer, nullable=False, default=0),
     Column("duration_ms", BigInteger, nullable=False, default=0),
+    # archived launches leave the default lists; kept ones are spared by retention
+    Column("archived_at", Time),
+    Column("kept", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("project_id", "idempotency_key", name="uq_launch_idempotency"),
     Index("ix_launch_project_created", "project_id", "created_at"),
     Index("ix_launch_baseline", "project_id", "branch", "environment", "created_at"),
@@ -322,4 +326,32 @@ status_change = Table(
     Column("old_status", String(16), nullable=False),
     Column("new_status", String(16), nullable=False),
     Column("comment", Text, nullable=False),
+)
+
+
+share_link = Table(
+    "share_link",
+    metadata,
+    # a read-only link to one launch: only the hash of its secret is kept
+    Column("id", Id, primary_key=True),
+    Column("launch_id", Id, ForeignKey("launch.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("password_hash", String(200)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("revoked_at", Time),
+    Column("view_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_viewed_at", Time),
+)
+
+signin_failure = Table(
+    "signin_failure",
+    metadata,
+    # failed sign-ins per client (IP), for rate limiting across server processes
+    Column("id", Id, primary_key=True),
+    Column("client", String(128), nullable=False),
+    Column("at", Time, nullable=False),
+    Index("ix_signin_failure_client_at", "client", "at"),
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caserun.web import pages, security, signin
+from caserun.web import actions, analysis_pages, defect_pages, pages, security, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -22,4 +22,7 @@ def install(app: FastAPI, secret_key: bytes | None = None) -> None:
     app.state.csrf_key = secret_key or security.new_server_key()
     app.include_router(signin.router)
     app.include_router(pages.router)
+    app.include_router(analysis_pages.router)
+    app.include_router(defect_pages.router)
+    app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,20 +6,27 @@ the footer), and renders. No SQL and no rules here; formatting lives in ``presen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from caserun.api.deps import Context, ContextDep
-from caserun.service import case_runs, launches, projects
+from caserun.errors import InvalidInput
+from caserun.service import case_runs, launches, patterns, projects, test_page
 from caserun.service.auth import Principal
+from caserun.service.defects import DefectFields, DefectView
+from caserun.service.patterns import LaunchPatternView
 from caserun.service.projects import Project
+from caserun.service.test_page import CaseRunContext
 from caserun.service.views import AttachmentView, CaseRunDetail, CaseRunRow, LaunchView
 from caserun.store.case_runs import CaseRunFilter
 from caserun.store.launches import LaunchFilter
-from caserun.web import present
+from caserun.web import charts, present, textview
 from caserun.web.rendering import PageRoute, render
 from caserun.web.signin import SignedInDep
 
@@ -27,12 +34,24 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LAUNCHES_PER_PAGE = 25
 CASE_RUNS_PER_PAGE = 50
+LAUNCH_PATTERNS = 10
 
 Text = Annotated[str | None, Query(max_length=500)]
 
 
-def _blank(value: str | None) -> str | None:
+def blank(value: str | None) -> str | None:
     return value.strip() or None if value else None
+
+
+def day(value: str | None, name: str) -> date | None:
+    """A ``YYYY-MM-DD`` query value (blank: none), as a date input sends it."""
+    value = blank(value)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a date (YYYY-MM-DD)") from None
 
 
 # -- projects -----------------------------------------------------------------------------
@@ -88,14 +107,33 @@ async def launches_page(
     status: Text = None,
     environment: Text = None,
     branch: Text = None,
+    since_day: Annotated[str | None, Query(alias="since", max_length=40)] = None,
+    until_day: Annotated[str | None, Query(alias="until", max_length=40)] = None,
     sort: Annotated[str, Query(max_length=40)] = "-created_at",
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:
-    status, environment, branch = _blank(status), _blank(environment), _blank(branch)
+    status, environment, branch = blank(status), blank(environment), blank(branch)
+    since, until = day(since_day, "from"), day(until_day, "to")
     statuses = [launches.parse_launch_status(status).value] if status else None
-    flt = LaunchFilter(status=statuses, environment=environment, branch=branch, sort=sort)
-    data = await run_in_threadpool(_launch_list, ctx, who, key, flt, _blank(cursor))
-    filters = {"status": status, "environment": environment, "branch": branch, "sort": sort}
+    flt = LaunchFilter(
+        status=statuses,
+        environment=environment,
+        branch=branch,
+        since=_day_start(since),
+        until=_day_start(until + timedelta(days=1)) if until else None,
+        sort=sort,
+    )
+    data = await run_in_threadpool(_launch_list, ctx, who, key, flt, blank(cursor))
+    filters: dict[str, str | None] = {
+        "status": status,
+        "environment": environment,
+        "branch": branch,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "sort": sort,
+    }
+    by_time = sorted(data.items, key=lambda v: (v.created_at, v.id))
+    trend = charts.pass_rates([(v.id, v.summary.pass_rate, f"{v.name} #{v.id}") for v in by_time])
     here = f"/projects/{key}"
     return render(
         request,
@@ -103,15 +141,21 @@ async def launches_page(
         title=data.project.name,
         crumbs=[(data.project.name, None)],
         project=data.project,
+        tab="launches",
+        trend=trend,
         launches=data.items,
         filters=filters,
         statuses=present.LAUNCH_STATUSES,
         sorts=present.LAUNCH_SORTS,
         next_url=present.link(here, **filters, cursor=data.next) if data.next else None,
         first_url=present.link(here, **filters) if cursor else None,
-        filtered=any((status, environment, branch)),
+        filtered=any((status, environment, branch, since, until)),
         api_url=present.link(f"/api/v1/projects/{key}/launches", **filters),
     )
+
+
+def _day_start(value: date | None) -> datetime | None:
+    return datetime.combine(value, time.min, tzinfo=UTC) if value else None
 
 
 # -- a launch -----------------------------------------------------------------------------
@@ -123,12 +167,18 @@ class LaunchPage:
     project: Project
     runs: list[CaseRunRow]
     next: str | None
+    patterns: list[LaunchPatternView]
+    run_defects: dict[int, list[tuple[int, str, str]]]
+    linkable: list[DefectView] = field(default_factory=list)
 
 
 def _launch_page(ctx: Context, who: Principal, launch_id: int, flt: CaseRunFilter, cursor: str | None) -> LaunchPage:
     launch = launches.get(ctx.db, who, launch_id, ctx.settings.base_url)
     runs, nxt = case_runs.list_page(ctx.db, who, launch_id, flt, cursor=cursor, limit=CASE_RUNS_PER_PAGE)
-    return LaunchPage(launch, projects.get(ctx.db, launch.project_key), runs, nxt)
+    found, _ = patterns.for_launch(ctx.db, who, launch_id, cursor=None, limit=LAUNCH_PATTERNS)
+    run_defects = test_page.launch_run_defects(ctx.db, who, launch_id, [r.id for r in runs])
+    linkable = test_page.linkable_defects(ctx.db, who, launch.project_key)
+    return LaunchPage(launch, projects.get(ctx.db, launch.project_key), runs, nxt, found, run_defects, linkable)
 
 
 @router.get("/launches/{launch_id}")
@@ -142,11 +192,12 @@ async def launch_page(
     sort: Annotated[str, Query(max_length=40)] = "started",
     failed_first: bool = False,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    done: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    status, q = _blank(status), _blank(q)
+    status, q = blank(status), blank(q)
     statuses = [launches.parse_status(status).value] if status else None
     flt = CaseRunFilter(status=statuses, text=q, sort=sort, failed_first=failed_first)
-    data = await run_in_threadpool(_launch_page, ctx, who, launch_id, flt, _blank(cursor))
+    data = await run_in_threadpool(_launch_page, ctx, who, launch_id, flt, blank(cursor))
     launch = data.launch
     filters = {"status": status, "q": q, "sort": sort, "failed_first": failed_first}
     here = f"/launches/{launch_id}"
@@ -156,8 +207,10 @@ async def launch_page(
             ("New failures", "failed", comparison.new_failures),
             ("Still failing", "failed", comparison.still_failing),
             ("Fixed", "passed", comparison.fixed),
+            ("Flaky this time", "flaky", comparison.flaky),
             ("New tests", "new", comparison.new_tests),
             ("Missing tests", "skipped", comparison.missing_tests),
+            ("Slower", "blocked", comparison.slower),
         ]
         if comparison
         else []
@@ -171,8 +224,15 @@ async def launch_page(
         build_url=present.http_link(launch.build_url),
         cards=present.stat_cards(launch.summary),
         bar=present.status_bar(launch.summary),
+        trend=present.rate_change(launch.summary, launch.baseline.summary if launch.baseline else None),
+        progress=present.progress_ring(launch.summary),
         buckets=buckets,
+        patterns=data.patterns,
         runs=data.runs,
+        run_defects=data.run_defects,
+        linkable=data.linkable,
+        settable=present.SETTABLE_STATUSES,
+        notice=present.notice(done),
         filters=filters,
         statuses=present.CASE_STATUSES,
         sorts=present.CASE_RUN_SORTS,
@@ -186,18 +246,39 @@ async def launch_page(
 # -- a case run ---------------------------------------------------------------------------
 
 
-def _case_run(ctx: Context, who: Principal, case_run_id: int) -> tuple[CaseRunDetail, Project]:
+@dataclass(frozen=True, slots=True)
+class CaseRunPage:
+    detail: CaseRunDetail
+    project: Project
+    context: CaseRunContext
+    draft: DefectFields | None
+
+
+def _case_run(ctx: Context, who: Principal, case_run_id: int) -> CaseRunPage:
     detail = case_runs.detail(ctx.db, who, case_run_id, ctx.settings.base_url)
-    return detail, projects.get(ctx.db, detail.project_key)
+    context = test_page.case_run_context(ctx.db, who, case_run_id, detail.project_key)
+    draft = test_page.defect_draft(ctx.db, who, case_run_id) if detail.run.status == "failed" else None
+    return CaseRunPage(detail, projects.get(ctx.db, detail.project_key), context, draft)
 
 
 @router.get("/case-runs/{case_run_id}")
-async def case_run_page(request: Request, case_run_id: int, ctx: ContextDep, who: SignedInDep) -> Response:
-    detail, project = await run_in_threadpool(_case_run, ctx, who, case_run_id)
+async def case_run_page(
+    request: Request,
+    case_run_id: int,
+    ctx: ContextDep,
+    who: SignedInDep,
+    log_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    done: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    data = await run_in_threadpool(_case_run, ctx, who, case_run_id)
+    detail, project, context = data.detail, data.project, data.context
     run = detail.run
     images: list[AttachmentView] = [a for a in detail.attachments if present.is_inline_image(a.content_type)]
     files = [a for a in detail.attachments if not present.is_inline_image(a.content_type)]
-    logs = sorted(detail.logs.items(), key=lambda kv: ({"stdout": 0, "stderr": 1}.get(kv[0], 2), kv[0]))
+    streams = sorted(detail.logs.items(), key=lambda kv: ({"stdout": 0, "stderr": 1}.get(kv[0], 2), kv[0]))
+    logs = [textview.log_page(name, content, log_page) for name, content in streams]
+    here = f"/case-runs/{case_run_id}"
+    linked = {d.id for d in detail.defects}
     return render(
         request,
         "case_run.html",
@@ -209,9 +290,38 @@ async def case_run_page(request: Request, case_run_id: int, ctx: ContextDep, who
         ],
         detail=detail,
         run=run,
+        here=here,
         logs=logs,
+        log_pages=max((log.pages for log in logs), default=1),
+        log_page=min(log_page, max((log.pages for log in logs), default=1)),
+        trace=textview.trace_lines(detail.stack_trace) if detail.stack_trace else [],
         metadata=sorted(detail.metadata.items()),
         images=images,
         files=files,
+        context=context,
+        stats=context.statistics,
+        verdict=present.verdict(context.verdict) if run.status == "failed" else None,
+        mini=charts.timeline([(r.id, r.status, r.started_at, r.launch_name) for r in context.recent]),
+        draft=data.draft,
+        linkable=[d for d in context.linkable_defects if d.id not in linked],
+        severities=present.SEVERITIES,
+        notice=present.notice(done),
         api_url=f"/api/v1/case-runs/{case_run_id}",
+    )
+
+
+@router.get("/case-runs/{case_run_id}/attachments.zip")
+async def case_run_attachments_zip(case_run_id: int, ctx: ContextDep, who: SignedInDep) -> Response:
+    """Every attachment of the case run as one ZIP file."""
+    name, archive = await run_in_threadpool(test_page.attachments_zip, ctx.db, ctx.blobs, who, case_run_id)
+
+    def chunks() -> Iterator[bytes]:
+        with archive:
+            while chunk := archive.read(256 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"},
     )

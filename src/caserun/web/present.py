@@ -159,3 +159,87 @@ def status_bar(summary: Summary) -> list[BarSegment]:
             segments.append(BarSegment(status, round(x, 3), round(width, 3), count))
             x += width
     return segments
+
+
+PATTERN_SORTS = (
+    ("-last_seen", "Seen most recently"),
+    ("last_seen", "Seen least recently"),
+    ("-count", "Most failures"),
+    ("count", "Fewest failures"),
+)
+
+DEFECT_STATUSES = ("open", "in_progress", "resolved", "closed", "reopened")
+SEVERITIES = ("critical", "high", "medium", "low")
+SETTABLE_STATUSES = ("passed", "failed", "skipped", "blocked")
+
+#: what a finished action says on the page it returns to (``?done=<code>``); fixed texts only
+NOTICES = {
+    "quarantined": "The test is quarantined: its failures are shown but no longer count against pass rates.",
+    "released": "The quarantine is lifted.",
+    "merged": "The histories are merged: this test now holds both.",
+    "defect-created": "The defect is created.",
+    "defect-saved": "The defect is saved.",
+    "defect-moved": "The defect moved.",
+    "linked": "Linked.",
+    "unlinked": "Unlinked.",
+    "status-changed": "The status of the selected case runs changed; each change is recorded with your comment.",
+    "retry-created": "A retry launch holds the failed tests.",
+    "pattern-linked": "The pattern's defect is saved.",
+}
+
+
+def notice(code: str | None) -> str | None:
+    return NOTICES.get(code) if code else None
+
+
+def label(value: str) -> str:
+    """``in_progress`` → ``in progress``."""
+    return value.replace("_", " ")
+
+
+VERDICTS = {
+    "flaky": "likely a flaky failure",
+    "likely_flaky": "likely a flaky failure",
+    "real": "likely a real failure",
+    "likely_real": "likely a real failure",
+}
+
+
+def verdict(value: str | None) -> str | None:
+    if not value:
+        return None
+    return VERDICTS.get(value, value.replace("_", " "))
+
+
+@dataclass(frozen=True, slots=True)
+class RateChange:
+    text: str
+    css: str
+
+
+def rate_change(now: Summary, before: Summary | None) -> RateChange | None:
+    """The pass rate against the baseline launch, in percentage points."""
+    if before is None or now.pass_rate is None or before.pass_rate is None:
+        return None
+    delta = now.pass_rate - before.pass_rate
+    if abs(delta) < 0.05:
+        return RateChange("same as the previous launch", "rate-none")
+    arrow = "▲" if delta > 0 else "▼"
+    return RateChange(f"{arrow} {abs(delta):.1f} pts vs the previous launch", "rate-good" if delta > 0 else "rate-poor")
+
+
+#: circumference of the progress ring (r = 16 in a 36 × 36 box)
+RING = 100.53
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    percent: float
+    dash: float
+    gap: float
+
+
+def progress_ring(summary: Summary) -> Ring:
+    done = summary.progress
+    dash = round(RING * done / 100.0, 2)
+    return Ring(percent=round(done, 1), dash=dash, gap=round(RING - dash, 2))

@@ -41,6 +41,7 @@ env.filters.update(
     rate_class=present.rate_class,
     size=present.size,
     metadata_value=present.metadata_value,
+    label=present.label,
 )
 env.globals.update(link=present.link, version=__version__)
 
