@@ -69,23 +69,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tests", type=int, default=100_000)
-    parser.add_argument("--database")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="caserun-import-"))
-    report = folder / "big.xml"
-    generate(report, args.tests)
-    print(f"report: {args.tests:,} test cases, {report.stat().st_size / 1e6:.1f} MB")
-    parse_s = floor_parse(report)
-    insert_s = floor_insert(folder / "floor.db", args.tests)
-    floor = parse_s + insert_s
-    print(f"floor: lxml stream parse {parse_s:.2f} s + raw executemany {insert_s:.2f} s = {floor:.2f} s")
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
+
+def caserun_upload(report: Path, folder: Path, database: str | None = None) -> tuple[float, float]:
+    """Seconds for ``caserun upload`` of the report to a fresh server, and the server's peak RSS."""
     env = {**os.environ, "CASERUN_DATA_DIR": str(folder / "data")}
-    if args.database:
-        env["CASERUN_DATABASE_URL"] = args.database
+    if database:
+        env["CASERUN_DATABASE_URL"] = database
     caserun = [sys.executable, "-m", "caserun"]
     subprocess.run([*caserun, "project", "create", "bench"], env=env, check=True, capture_output=True)
     token = subprocess.run(
@@ -110,10 +106,29 @@ def main() -> None:
             capture_output=True,
         )
         total = time.perf_counter() - started
+        rss = peak_rss_mib(server.pid)
     finally:
         server.terminate()
         server.wait(30)
+    return total, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tests", type=int, default=100_000)
+    parser.add_argument("--database")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="caserun-import-"))
+    report = folder / "big.xml"
+    generate(report, args.tests)
+    print(f"report: {args.tests:,} test cases, {report.stat().st_size / 1e6:.1f} MB")
+    parse_s = floor_parse(report)
+    insert_s = floor_insert(folder / "floor.db", args.tests)
+    floor = parse_s + insert_s
+    print(f"floor: lxml stream parse {parse_s:.2f} s + raw executemany {insert_s:.2f} s = {floor:.2f} s")
+    total, rss = caserun_upload(report, folder, args.database)
     print(f"caserun upload end to end: {total:.2f} s, {args.tests / total:,.0f} case runs/s")
+    print(f"server peak RSS: {rss:.0f} MiB")
     print(f"ratio to the floor: {total / floor:.1f}×")
 
 

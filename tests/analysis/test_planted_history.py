@@ -110,3 +110,17 @@ def test_failed_runs_carry_a_verdict(
     broken = client.get(f"{PROJECT}/tests", params={"q": "test_refund"}).json()[0]["id"]
     runs = client.get(f"/api/v1/tests/{broken}/history", params={"limit": 100}).json()["items"]
     assert {r["verdict"] for r in runs if r["status"] == "failed"} == {"likely_real"}
+
+
+def test_filtered_flaky_list_prunes_nothing_that_would_rank(
+    db: Database, settings: Settings, app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    """With a branch or environment filter, tests whose counts cannot reach the minimum
+    score are skipped without reading their runs; the answer must equal ranking them all."""
+    client = seeded(db, settings, app_client, tokens)
+    for params in ({"branch": "main"}, {"environment": "staging"}):
+        everything = client.get(f"{PROJECT}/flaky", params={**params, "min_score": 1, "limit": 500}).json()["items"]
+        for floor in (10, 20, 40):
+            pruned = client.get(f"{PROJECT}/flaky", params={**params, "min_score": floor, "limit": 500}).json()["items"]
+            assert pruned == [i for i in everything if i["score"] >= floor]
+        assert any(i["score"] >= 20 for i in everything)

@@ -19,6 +19,7 @@ never passed since is **broken**, not flaky: it is listed separately and scores 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +120,22 @@ def score(runs: list[Run], window: int = DEFAULT_WINDOW) -> Flakiness:
     w_flip = 0.6 * min(1.0, 1.5 * evidence.flip_rate)
     combined = 1 - (1 - w_retry) * (1 - w_commit) * (1 - w_flip)
     return Flakiness(round(100 * combined), evidence)
+
+
+def score_bound(decided: int, failed: int, failed_attempts: int, commits_repeat: bool) -> int:
+    """An upper bound of ``score`` from counts alone, for pruning candidates in SQL.
+
+    ``decided`` passed or failed final runs, ``failed`` of them failed, and
+    ``failed_attempts`` failed earlier attempts (at least one per pass on retry). Each
+    failure makes at most two flips; a pass on retry needs a failed attempt; the commit
+    term is at most its weight when some commit ran more than once.
+    """
+    if decided == 0 or (failed == 0 and failed_attempts == 0):
+        return 0
+    w_retry = min(1.0, 3 * failed_attempts / decided)
+    w_flip = 0.6 * min(1.0, 1.5 * 2 * failed / (decided - 1)) if decided > 1 else 0.0
+    w_commit = 0.8 if commits_repeat else 0.0
+    return math.ceil(100 * (1 - (1 - w_retry) * (1 - w_commit) * (1 - w_flip)))
 
 
 FLAKY_VERDICT_SCORE = 30

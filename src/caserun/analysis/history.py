@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, case, func, select
 
-from caserun.analysis.flakiness import DEFAULT_WINDOW, Flakiness, Run, is_broken, score
+from caserun.analysis.flakiness import DEFAULT_WINDOW, Flakiness, Run, is_broken, score, score_bound
 from caserun.analysis.trends import Slowdown, detect, percentile
 from caserun.store import pagination
 from caserun.store.tables import case_run, launch, test_case, test_stats
@@ -214,6 +214,47 @@ def flaky_from_stats(conn: Connection, project_id: int, min_score: int, window: 
     return ranked
 
 
+def _flaky_candidates(conn: Connection, launch_ids: list[int], min_score: int) -> list[int]:
+    """Tests that failed in these launches and whose score *could* reach ``min_score``.
+
+    Counts in SQL bound the score from above (``flakiness.score_bound``): a test with one
+    stray failure among thirty passes cannot reach 20, so its runs are never read. Two
+    grouped scans of the window's launches (index ``launch, status``; the rows of one
+    launch lie together): the failed attempts before a final result, and per test the
+    decided final runs and how many of them failed.
+    """
+    earlier = {
+        int(tc): int(n)
+        for tc, n in conn.execute(
+            select(case_run.c.test_case_id, func.count())
+            .where(case_run.c.launch_id.in_(launch_ids), case_run.c.status == "failed", ~case_run.c.is_final)
+            .group_by(case_run.c.test_case_id)
+        )
+    }
+    failed = func.sum(case((case_run.c.status == "failed", 1), else_=0))
+    finals = conn.execute(
+        select(case_run.c.test_case_id, func.count(), failed)
+        .where(
+            case_run.c.launch_id.in_(launch_ids),
+            case_run.c.status.in_(("passed", "failed")),
+            case_run.c.is_final,
+        )
+        .group_by(case_run.c.test_case_id)
+    )
+    repeated_commits = conn.execute(
+        select(func.count(launch.c.id) - func.count(func.distinct(launch.c.commit_sha))).where(
+            launch.c.id.in_(launch_ids), launch.c.commit_sha.is_not(None)
+        )
+    ).scalar_one()
+    floor = max(min_score, 1)
+    return sorted(
+        int(tc)
+        for tc, runs, fails in finals
+        if (fails or int(tc) in earlier)
+        and score_bound(int(runs), int(fails or 0), earlier.get(int(tc), 0), bool(repeated_commits)) >= floor
+    )
+
+
 def flaky_in_launches(
     conn: Connection, project_id: int, flt: HistoryFilter, min_score: int, window: int
 ) -> list[RankedTest]:
@@ -226,13 +267,7 @@ def flaky_in_launches(
     launch_ids = list(conn.execute(launches_q.order_by(launch.c.created_at.desc()).limit(window)).scalars())
     if not launch_ids:
         return []
-    candidates = list(
-        conn.execute(
-            select(case_run.c.test_case_id)
-            .distinct()
-            .where(case_run.c.launch_id.in_(launch_ids), case_run.c.status == "failed")
-        ).scalars()
-    )
+    candidates = _flaky_candidates(conn, launch_ids, min_score)
     ranked: list[RankedTest] = []
     for start in range(0, len(candidates), 500):
         ids = candidates[start : start + 500]
