@@ -196,3 +196,32 @@ def test_repeated_testcases_of_other_writers_keep_their_status(tmp_path: Path) -
       <testcase classname="c" name="t"/><testcase classname="c" name="t"/></testsuite>""",
     )
     assert [a.status for a in results[0].attempts] == [Status.PASSED, Status.PASSED]
+
+
+def test_attachment_scan_finds_every_file_the_parse_references(tmp_path: Path) -> None:
+    """``caserun upload`` sends the files a JUnit report names after a byte scan instead of
+    a second parse: the scan must find at least what the parser attaches."""
+    reports = sorted((Path(__file__).parents[1] / "data" / "reports" / "junit").glob("*.xml"))
+    checked = 0
+    for report in reports:
+        scanned = parser.referenced_paths(ReportSource(report, report.name))
+        assert scanned is not None
+        parsed = {
+            a.path
+            for r in parser.parse(ReportSource(report, report.name))
+            for attempt in r.attempts
+            for a in attempt.attachments
+            if a.path
+        }
+        assert parsed <= set(scanned), report.name
+        checked += bool(parsed)
+    assert checked >= 2
+    # a marker cut by the 1 MiB chunk boundary is still found; UTF-16 falls back to parsing
+    padded = tmp_path / "big.xml"
+    marker = "[[ATTACHMENT|shots/a&amp;b.png]]"
+    prefix = '<testsuite><testcase name="t"><system-out>' + "x" * ((1 << 20) - 60)
+    padded.write_text(prefix + marker + "</system-out></testcase></testsuite>")
+    assert list(parser.referenced_paths(ReportSource(padded, "big.xml")) or []) == ["shots/a&b.png"]
+    wide = tmp_path / "wide.xml"
+    wide.write_text('<?xml version="1.0" encoding="UTF-16"?><testsuite/>', encoding="utf-16")
+    assert parser.referenced_paths(ReportSource(wide, "wide.xml")) is None

@@ -122,7 +122,9 @@ def _resolve(report: Path, ref: str) -> Path | str:
     return target
 
 
-def inspect(path: Path, fmt: str | None, named: bool) -> LocalReport | None:
+def inspect(path: Path, fmt: str | None, named: bool, *, count: bool = True) -> LocalReport | None:
+    """What the report holds; with ``count=False`` a format that can list the files it
+    references without a full parse (JUnit) is not parsed here, only on the server."""
     source = ReportSource(path, str(path))
     if fmt:
         parser = registry.get(fmt)
@@ -134,19 +136,33 @@ def inspect(path: Path, fmt: str | None, named: bool) -> LocalReport | None:
                 raise
             return None  # a file in a directory that is not a report (a screenshot, say)
     report = LocalReport(path=path, parser=parser)
+    scan = getattr(parser, "referenced_paths", None) if not count else None
+    paths = scan(source) if scan is not None else None
+    if paths is not None:
+        # the server parses (and refuses) the report; here only the files it names matter
+        report.tests = report.attempts = -1
+        for ref in paths:
+            _attach(report, path, ref)
+        return report
     for result in parser.parse(source):
         report.tests += 1
         report.attempts += len(result.attempts)
         for attempt in result.attempts:
             for ref in attempt.attachments:
-                if ref.path is None or ref.path in report.attachments:
-                    continue
-                resolved = _resolve(path, ref.path)
-                if isinstance(resolved, str):
-                    report.warnings.append(resolved)
-                else:
-                    report.attachments[ref.path] = resolved
+                if ref.path is not None:
+                    _attach(report, path, ref.path)
     return report
+
+
+def _attach(report: LocalReport, path: Path, ref: str) -> None:
+    if ref in report.attachments:
+        return
+    resolved = _resolve(path, ref)
+    if isinstance(resolved, str):
+        if resolved not in report.warnings:
+            report.warnings.append(resolved)
+    else:
+        report.attachments[ref] = resolved
 
 
 def idempotency_key(reports: list[LocalReport], fields: list[tuple[str, str]], project: str) -> str:
@@ -243,7 +259,9 @@ def upload(
             fail(f"--attr {item!r} is not K=V", 2)
         fields.append(("attr", item))
 
-    reports = [r for path, named in expand(files, format) if (r := inspect(path, format, named)) is not None]
+    reports = [
+        r for path, named in expand(files, format) if (r := inspect(path, format, named, count=dry_run)) is not None
+    ]
     if not reports:
         fail("no test reports found in " + ", ".join(files))
     for report in reports:
