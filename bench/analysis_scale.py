@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from caserun.analysis import stats
 from caserun.analysis.history import HistoryFilter
 from caserun.domain.model import Attempt, Failure, LaunchStatus, Role, Status, TestResult
-from caserun.service import history, launches, projects
+from caserun.service import case_runs, history, launches, patterns, projects
 from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
 from caserun.service.launches import LaunchParams, insert_launch
@@ -32,8 +32,10 @@ from caserun.service.recording import LaunchRecorder
 from caserun.store import launches as launch_rows
 from caserun.store import migrate
 from caserun.store.blobs import FileBlobStore
+from caserun.store.case_runs import CaseRunFilter
 from caserun.store.engine import Database
-from caserun.store.tables import case_run
+from caserun.store.patterns import PatternFilter
+from caserun.store.tables import case_run, launch
 
 WHO = Principal(token_id=0, role=Role.ADMIN, project_id=None)
 
@@ -110,12 +112,19 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=100)
     parser.add_argument("--database")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="measure a database an earlier run populated")
+    parser.add_argument("--folder", help="where the SQLite database lives (default: a new temporary folder)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="caserun-bench-"))
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="caserun-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(args.database or f"sqlite:///{folder / 'bench.db'}")
     migrate.upgrade(db.engine)
     started = time.perf_counter()
-    ids = populate(db, folder / "blobs", args.tests, args.launches)
+    if args.reuse:
+        with db.read() as conn:
+            ids = [int(i) for i in conn.execute(select(launch.c.id).order_by(launch.c.id)).scalars()]
+    else:
+        ids = populate(db, folder / "blobs", args.tests, args.launches)
     with db.read() as conn:
         total = conn.execute(select(func.count()).select_from(case_run)).scalar_one()
     print(f"wrote {total:,} case runs in {time.perf_counter() - started:.0f} s ({db.engine.dialect.name})")
@@ -143,6 +152,16 @@ def main() -> None:
             lambda: history.history(db, WHO, some_test, HistoryFilter(), cursor=None, limit=100, window=30),
         ),
         ("launch comparison", lambda: launches.get(db, WHO, ids[-1], "")),
+        (
+            "failure-pattern list",
+            lambda: patterns.list_page(db, WHO, "scale", PatternFilter(), cursor=None, limit=50),
+        ),
+        (
+            "launch's case runs, page 1",
+            lambda: case_runs.list_page(
+                db, WHO, ids[-1], CaseRunFilter(sort="status", failed_first=True), cursor=None, limit=100
+            ),
+        ),
     ]
     print()
     for label, call in rows:

@@ -39,7 +39,9 @@ def _final_runs(conn: Connection, launch_id: int) -> list[RowMapping]:
 def _existing(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), CHUNK):
-        rows = conn.execute(select(test_stats).where(test_stats.c.test_case_id.in_(ids[start : start + CHUNK])))
+        rows = conn.execute(
+            select(test_stats).where(bulk.one_of(conn, test_stats.c.test_case_id, ids[start : start + CHUNK]))
+        )
         found.update({int(r["test_case_id"]): dict(r) for r in rows.mappings()})
     return found
 
@@ -140,7 +142,9 @@ def update_for_launch(conn: Connection, launch_id: int) -> None:
 def _write(conn: Connection, inserted: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:
     if updated:
         # replace rather than UPDATE … WHERE with bindparams for every column: one delete, one insert
-        conn.execute(delete(test_stats).where(test_stats.c.test_case_id.in_([s["test_case_id"] for s in updated])))
+        conn.execute(
+            delete(test_stats).where(bulk.one_of(conn, test_stats.c.test_case_id, [s["test_case_id"] for s in updated]))
+        )
     bulk.insert_rows(conn, test_stats, inserted)
     bulk.insert_rows(conn, test_stats, updated)
 

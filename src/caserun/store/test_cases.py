@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from caserun.store import bulk
 from caserun.store.tables import test_case
 
 CHUNK = 5000
@@ -38,7 +39,7 @@ def ensure(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) ->
 def _existing(conn: Connection, project_id: int, keys: list[str]) -> dict[str, int]:
     # a test merged into another records its results under the one it was merged into
     query = select(test_case.c.key, func.coalesce(test_case.c.alias_of_id, test_case.c.id)).where(
-        test_case.c.project_id == project_id, test_case.c.key.in_(keys)
+        test_case.c.project_id == project_id, bulk.one_of(conn, test_case.c.key, keys)
     )
     return {key: int(ident) for key, ident in conn.execute(query)}
 
