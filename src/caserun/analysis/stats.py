@@ -13,13 +13,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, text, update
 
 from caserun.analysis.flakiness import RECENT_KEEP, Run, score, verdict
 from caserun.store import bulk
 from caserun.store.tables import case_run, launch, test_stats
 
 CHUNK = 5000
+#: advisory-lock namespace of per-project statistics updates (PostgreSQL)
+_STATS_LOCK = 0x5747_0000_0000
 _DECIDED = ("passed", "failed")
 
 
@@ -108,6 +110,10 @@ def update_for_launch(conn: Connection, launch_id: int) -> None:
     run its verdict. Bulk: two reads and a few executemany writes per 5,000 tests."""
     row = conn.execute(select(launch.c.project_id, launch.c.commit_sha).where(launch.c.id == launch_id)).one()
     project_id, commit = int(row[0]), row[1]
+    if conn.dialect.name == "postgresql":
+        # two launches of one project finishing at once would both insert a new test's
+        # row; on SQLite the write lock (BEGIN IMMEDIATE) already serialises them
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STATS_LOCK + project_id})
     runs = _final_runs(conn, launch_id)
     for start in range(0, len(runs), CHUNK):
         chunk = runs[start : start + CHUNK]

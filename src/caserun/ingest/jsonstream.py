@@ -40,6 +40,15 @@ _CONTAINER_START = {"start_map", "start_array"}
 _CONTAINER_END = {"end_map", "end_array"}
 
 
+def loads(data: str | bytes) -> Any:
+    """``json.loads`` for untrusted text: nesting too deep for the decoder's recursion is a
+    ``ValueError``, like any other JSON that cannot be read."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def decode_head(head: bytes) -> str:
     """The first bytes of a report as text, whatever its Unicode encoding."""
     if head.startswith(_UTF16_BOMS):

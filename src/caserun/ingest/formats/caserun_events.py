@@ -22,13 +22,13 @@ the line. The file is read line by line; memory holds only the tests still runni
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
 from caserun.domain.model import Attempt, Status, TestResult
 from caserun.errors import InvalidInput, ParseError
 from caserun.ingest import events
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
 _HEAD = re.compile(rb'^\s*\{\s*"type"\s*:\s*"(?:launch|case_run)\.(?:started|finished)"')
@@ -45,7 +45,7 @@ class CaserunEventsParser:
             return 0.95
         first = text.split(b"\n", 1)[0]
         try:
-            data = json.loads(first)
+            data = loads_json(first)
         except ValueError:
             return 0.0
         return 0.9 if isinstance(data, dict) and data.get("type") in events.EVENT_TYPES else 0.0
@@ -82,7 +82,7 @@ class CaserunEventsParser:
         if b'"launch.' not in raw[:200]:
             return None
         try:
-            return events.parse_event(json.loads(raw))
+            return events.parse_event(loads_json(raw))
         except (ValueError, InvalidInput):
             return None
 
@@ -97,7 +97,7 @@ class CaserunEventsParser:
         if not raw.strip():
             return
         try:
-            event = events.parse_event(json.loads(raw))
+            event = events.parse_event(loads_json(raw))
         except ValueError as exc:
             raise ParseError(f"not JSON: {exc}", file=source.display_name, line=line_no, format=self.name) from None
         except InvalidInput as exc:
@@ -144,7 +144,7 @@ class CaserunEventsParser:
 
 def _cut_short(raw: bytes) -> bool:
     try:
-        json.loads(raw)
+        loads_json(raw)
     except ValueError:
         return True
     return False

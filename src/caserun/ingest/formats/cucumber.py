@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -62,6 +61,7 @@ from caserun.domain.model import AttachmentRef, Attempt, Failure, FailureType, S
 from caserun.errors import ParseError
 from caserun.ingest.formats.text import failure_type
 from caserun.ingest.jsonstream import JsonWalk, decode_head, open_utf8, text
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
 LOG_MEDIA_TYPE = "text/x.cucumber.log+plain"
@@ -699,7 +699,7 @@ class CucumberMessagesParser:
                 if not raw.strip():
                     continue
                 try:
-                    message = json.loads(raw)
+                    message = loads_json(raw)
                 except ValueError as exc:
                     raise state.fail(f"broken JSON line: {exc}", number) from None
                 if not isinstance(message, dict) or len(message) != 1:

@@ -48,7 +48,6 @@ events together), since a ``-count`` repetition can come at any point of it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from typing import Any
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
 from caserun.ingest.jsonstream import decode_head, iso, open_utf8
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
 PACKAGE_TEST = "<package>"
@@ -138,7 +138,7 @@ class GoTestParser:
             if not stripped.startswith("{"):
                 continue
             try:
-                event = json.loads(stripped)
+                event = loads_json(stripped)
             except ValueError:
                 continue
             if (
@@ -193,7 +193,7 @@ class _Stream:
 
     def _event(self, text: str, number: int) -> dict[str, Any]:
         try:
-            event = json.loads(text)
+            event = loads_json(text)
         except ValueError as exc:
             raise ParseError(
                 f"broken JSON line: {exc}", file=self.source.display_name, line=number, format=self.format

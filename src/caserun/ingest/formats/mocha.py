@@ -61,6 +61,7 @@ from caserun.ingest.jsonstream import (
     text,
     unreported_attempts,
 )
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import HEAD_BYTES, ReportSource
 
 _HOOK = re.compile(
@@ -256,7 +257,7 @@ def _context(value: Any, warnings: list[str]) -> tuple[list[AttachmentRef], dict
     """mochawesome's ``addContext`` values: attachments and metadata."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads_json(value)
         except ValueError:
             value = [value]
     items = value if isinstance(value, list) else [value] if value is not None else []

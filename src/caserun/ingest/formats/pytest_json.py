@@ -53,6 +53,7 @@ from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResu
 from caserun.errors import ParseError
 from caserun.ingest.formats.text import exception_type, failure_type
 from caserun.ingest.jsonstream import JsonWalk, decode_head, open_utf8, text, unreported_attempts
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
 _PHASES = ("setup", "call", "teardown")
@@ -426,7 +427,7 @@ class ReportLogParser:
                 if not raw.strip():
                     continue
                 try:
-                    report = json.loads(raw)
+                    report = loads_json(raw)
                 except ValueError as exc:
                     raise ParseError(
                         f"broken JSON line: {exc}", file=source.display_name, line=number, format=self.name

@@ -46,6 +46,7 @@ from typing import Any
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
 from caserun.ingest.formats.text import decode_head, exception_type, failure_type
+from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
 _VERSION = re.compile(r"^TAP version (\d+)\s*$", re.IGNORECASE)
@@ -196,7 +197,7 @@ def _scalar(text: str) -> Any:
         return text[1:-1].replace("''", "'")
     if text.startswith('"') and text.endswith('"') and len(text) >= 2:
         try:
-            return json.loads(text)
+            return loads_json(text)
         except ValueError:
             return text[1:-1]
     if text in ("~", "null"):
