@@ -25,9 +25,10 @@ run: $(STAMP)
 test: $(STAMP) browsers lint
 	CASERUN_TEST_DATABASE_URL=$${CASERUN_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest
 
-## Debian's Chromium for the browser tests (Playwright's own download does not work here).
+## Debian's Chromium for the browser tests (Playwright's own download does not work here), poppler for the PDF test.
 browsers:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@command -v pdftoppm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ one ``caserun serve``:
 And the plugin's cost to a session: ``pytest`` over ``--pytest-tests`` trivial tests
 plain, with ``--caserun`` against the server, and with ``--caserun-jsonl``.
 
-    python bench/live_events.py [--tests 20000] [--single 1000] [--pytest-tests 2000] [--database URL]
+    python -m bench.live_events [--tests 20000] [--single 1000] [--pytest-tests 2000] [--database URL]
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ def main() -> None:
             reported = pytest_session(tests_folder, run_env, "--caserun")
             jsonl = pytest_session(tests_folder, run_env, "--caserun-jsonl", str(folder / "events.jsonl"))
             launches = http.get("/api/v1/projects/bench/launches").json()["items"]
-            assert launches[0]["summary"]["total"] == args.pytest_tests, launches[0]
+            # a server too slow for caserun_timeout leaves the rest in the spool (not lost, not here)
+            reached = launches[0]["summary"]["total"]
     finally:
         server.terminate()
         server.wait(30)
@@ -151,7 +152,10 @@ def main() -> None:
         f"  {len(single) / one:8,.0f} events/s  = {(args.single / one) / (args.tests / bulk):.2f}× bulk speed"
     )
     print(f"pytest, {args.pytest_tests:,} tests: plain {plain:.2f} s")
-    print(f"  --caserun (live to the server): {reported:.2f} s = {reported / plain:.2f}× plain")
+    print(
+        f"  --caserun (live to the server): {reported:.2f} s = {reported / plain:.2f}× plain"
+        f" ({reached:,} of {args.pytest_tests:,} tests reached the server before the session ended)"
+    )
     print(f"  --caserun-jsonl (file only):    {jsonl:.2f} s = {jsonl / plain:.2f}× plain")
 
 

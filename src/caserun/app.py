@@ -10,13 +10,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from caserun import __version__, web
-from caserun.api import case_runs, errors, events, launches, meta, projects, stream
+from caserun.api import case_runs, errors, events, hardening, launches, meta, projects, stream
 from caserun.api import defects as defects_api
+from caserun.api import exports as exports_api
 from caserun.api import history as history_api
+from caserun.api import manual as manual_api
 from caserun.api import patterns as patterns_api
 from caserun.api import quarantine as quarantine_api
+from caserun.api import retention as retention_api
+from caserun.api import share_links as share_links_api
+from caserun.api import tokens as tokens_api
 from caserun.api import triage as triage_api
+from caserun.api import webhooks as webhooks_api
 from caserun.api.deps import Context
+from caserun.service import sweeper, webhook_sender
 from caserun.settings import Settings
 from caserun.store import migrate
 from caserun.store.blobs import FileBlobStore
@@ -35,7 +42,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(db.engine)
-        yield
+        # the sweeper finishes launches left running; the sender delivers the webhook outbox
+        async with sweeper.background(db, settings), webhook_sender.background(db, settings):
+            yield
         db.dispose()
 
     app = FastAPI(
@@ -54,7 +63,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(quarantine_api.router)
     app.include_router(triage_api.router)
     app.include_router(patterns_api.router)
+    app.include_router(retention_api.router)
+    app.include_router(exports_api.router)
+    app.include_router(share_links_api.router)
+    app.include_router(tokens_api.router)
+    app.include_router(webhooks_api.router)
+    app.include_router(manual_api.router)
     web.install(app, _secret_key(settings))
+    hardening.install(app)
     return app
 
 

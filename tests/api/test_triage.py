@@ -155,6 +155,11 @@ def test_retry_launch_holds_the_failed_tests_as_running_runs(
     named = client.post(f"/api/v1/launches/{lid}/retry", json={"name": "second look"}).json()
     assert named["name"] == "second look"
 
+    # retry exactly the chosen runs, whatever their status
+    chosen = client.post(f"/api/v1/launches/{lid}/retry", json={"case_run_ids": [original["f2"]["id"]]})
+    assert chosen.status_code == 201, chosen.text
+    assert set(runs(client, chosen.json()["id"])) == {"f2"}
+
 
 def test_retry_refusals_and_roles(
     client: TestClient, tokens: dict[str, str], db: Database, launch: dict[str, Any], tmp_path: Path

@@ -240,3 +240,20 @@ def test_a_bug_gets_a_500_page_not_a_traceback(
     assert response.status_code == 500
     assert "this is a bug in caserun" in response.text and "secret internals" not in response.text
     assert "unhandled error on GET" in caplog.text
+
+
+def test_export_links_on_pages_download_with_the_session(browser: TestClient, launches: Launches) -> None:
+    """The report and export buttons lead to files a signed-in viewer can download."""
+    html = browser.get(f"/launches/{launches.current}", params={"status": "failed"}).text
+    hrefs = [unescape(h) for h in re.findall(r'href="(/api/v1/[^"]*export[^"]*)"', html)]
+    assert len(hrefs) == 5, hrefs  # html, pdf, junit, ctrf, filtered case runs as CSV
+    csv_link = next(h for h in hrefs if "case-runs/export" in h)
+    assert "status=failed" in csv_link
+    rows = browser.get(csv_link)
+    assert rows.status_code == 200 and rows.text.count("\n") == 2  # header and the one failed test
+    junit_xml = browser.get(next(h for h in hrefs if "format=junit" in h))
+    assert junit_xml.status_code == 200 and "<testsuites" in junit_xml.text
+    assert "attachment" in junit_xml.headers["content-disposition"]
+    listing = browser.get("/projects/web").text
+    launches_csv = unescape(re.search(r'href="(/api/v1/projects/web/launches/export[^"]*)"', listing).group(1))
+    assert browser.get(launches_csv).text.count("\n") >= 3

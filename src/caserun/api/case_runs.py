@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from caserun.api import convert, schemas
+from caserun.api import convert, hardening, schemas
 from caserun.api.deps import ContextDep, PrincipalDep
 from caserun.api.launches import ERRORS
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
@@ -30,6 +30,8 @@ async def list_case_runs(
     who: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=500, description="text in the test name or failure message")] = None,
+    suite: Annotated[str | None, Query(max_length=2000, description="the test's suite, exactly")] = None,
+    min_duration_ms: Annotated[int | None, Query(ge=0, description="runs that took at least this long")] = None,
     sort: Annotated[str, Query(description="started, status, duration or name; prefix - for descending")] = "started",
     failed_first: bool = False,
     attempts: Annotated[str, Query(pattern="^(final|all)$", description="final: one row per test")] = "final",
@@ -41,6 +43,8 @@ async def list_case_runs(
     flt = CaseRunFilter(
         status=statuses or None,
         text=q or None,
+        suite=suite or None,
+        min_duration_ms=min_duration_ms,
         sort=sort,
         failed_first=failed_first,
         all_attempts=attempts == "all",
@@ -130,13 +134,11 @@ async def download_attachment(attachment_id: int, ctx: ContextDep, who: Principa
     view, stream = await run_in_threadpool(case_runs.open_attachment, ctx.db, ctx.blobs, who, attachment_id)
     safe_inline = view.content_type.startswith(("image/png", "image/jpeg", "image/gif", "image/webp", "video/"))
     media = view.content_type if safe_inline else "application/octet-stream"
-    disposition = "inline" if safe_inline else "attachment"
-    filename = "".join(c for c in view.name if c.isalnum() or c in "._- ")[:200] or "attachment"
     return StreamingResponse(
         _chunks(stream),
         media_type=media,
         headers={
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Content-Disposition": hardening.content_disposition(view.name, inline=safe_inline),
             "X-Content-Type-Options": "nosniff",
             "Content-Length": str(view.size),
             "Cache-Control": "private, max-age=86400",

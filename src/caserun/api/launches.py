@@ -1,4 +1,4 @@
-"""Launches: list, create, import reports, read, finish."""
+"""Launches: list, create, import reports, read, finish, archive, delete."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caserun.api import convert, schemas
 from caserun.api.deps import ContextDep, PrincipalDep
+from caserun.api.launch_admin import LaunchArchiveState, LaunchDeleted
 from caserun.api.uploads import MAX_PARTS, read_upload
 from caserun.domain.model import LaunchSource, LaunchStatus
 from caserun.errors import InvalidInput, PayloadTooLarge
@@ -34,6 +35,10 @@ async def list_launches(
     branch: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Annotated[LaunchSource | None, Query(description="how the launch arrived")] = None,
+    min_pass_rate: Annotated[float | None, Query(ge=0, le=100, description="pass rate at least (percent)")] = None,
+    max_pass_rate: Annotated[float | None, Query(ge=0, le=100, description="pass rate at most (percent)")] = None,
+    archived: Annotated[bool, Query(description="true: only the archived launches (hidden by default)")] = False,
     sort: Annotated[
         str,
         Query(description="created_at, started_at, name, duration_ms or pass_rate; prefix - for descending"),
@@ -41,10 +46,23 @@ async def list_launches(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas.Page[schemas.LaunchPublic]:
-    """A project's launches, newest first by default, with filters and a cursor."""
+    """A project's launches, newest first by default, with filters and a cursor.
+
+    A pass-rate band (``min_pass_rate``, ``max_pass_rate``, both included) leaves out
+    launches with no pass rate (nothing passed or failed). Archived launches are listed
+    only with ``archived=true``."""
     statuses = [launches.parse_launch_status(s).value for s in status_ or []]
     flt = LaunchFilter(
-        status=statuses or None, environment=environment, branch=branch, since=since, until=until, sort=sort
+        status=statuses or None,
+        environment=environment,
+        branch=branch,
+        since=since,
+        until=until,
+        source=source.value if source else None,
+        min_pass_rate=min_pass_rate,
+        max_pass_rate=max_pass_rate,
+        archived=archived,
+        sort=sort,
     )
     items, nxt = await run_in_threadpool(
         launches.list_page, ctx.db, who, key, flt, cursor=cursor, limit=limit, base_url=ctx.settings.base_url
@@ -223,3 +241,32 @@ async def finish_launch(
         launches.finish, ctx.db, who, launch_id, LaunchStatus(body.status), ctx.settings.base_url
     )
     return convert.launch(view)
+
+
+@router.post("/api/v1/launches/{launch_id}/archive", response_model=LaunchArchiveState, responses=ERRORS)
+async def archive_launch(launch_id: int, ctx: ContextDep, who: PrincipalDep) -> LaunchArchiveState:
+    """Archive a finished launch (maintainer): it leaves the default launch list
+    (``?archived=true`` lists it) and is never picked as a comparison baseline."""
+    state = await run_in_threadpool(launches.archive, ctx.db, who, launch_id)
+    return LaunchArchiveState.model_validate(state)
+
+
+@router.post("/api/v1/launches/{launch_id}/unarchive", response_model=LaunchArchiveState, responses=ERRORS)
+async def unarchive_launch(launch_id: int, ctx: ContextDep, who: PrincipalDep) -> LaunchArchiveState:
+    """Bring an archived launch back (maintainer)."""
+    state = await run_in_threadpool(launches.unarchive, ctx.db, who, launch_id)
+    return LaunchArchiveState.model_validate(state)
+
+
+@router.delete("/api/v1/launches/{launch_id}", response_model=LaunchDeleted, responses=ERRORS)
+async def delete_launch(
+    launch_id: int,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    confirm: Annotated[str, Query(max_length=300, description="the launch's exact name, as a safety check")],
+) -> LaunchDeleted:
+    """Delete a launch for good (maintainer): its case runs, logs, attachment rows, defect
+    links and audit rows go too, and the statistics of its tests are rebuilt without it,
+    in one transaction. ``confirm`` must be the launch's name (422 otherwise)."""
+    gone = await run_in_threadpool(launches.delete, ctx.db, who, launch_id, confirm)
+    return LaunchDeleted.model_validate(gone)

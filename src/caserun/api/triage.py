@@ -31,6 +31,9 @@ class StatusChangeResult(BaseModel):
 
 class RetryBody(BaseModel):
     name: str | None = Field(default=None, max_length=300)
+    case_run_ids: list[int] | None = Field(
+        default=None, max_length=10_000, description="retry exactly these case runs (default: every failed test)"
+    )
 
 
 class RetryPlanPublic(BaseModel):
@@ -69,7 +72,14 @@ async def create_retry(
     """A ``running`` manual launch holding the launch's failed tests as ``running`` case runs,
     each linked to the run it retries, for re-execution by hand (reporter)."""
     view = await run_in_threadpool(
-        lambda: triage.create_retry(ctx.db, who, launch_id, ctx.settings.base_url, name=body.name if body else None)
+        lambda: triage.create_retry(
+            ctx.db,
+            who,
+            launch_id,
+            ctx.settings.base_url,
+            name=body.name if body else None,
+            case_run_ids=body.case_run_ids if body else None,
+        )
     )
     return convert.launch(view)
 

@@ -9,10 +9,11 @@ import sys
 
 import typer
 
-from caserun.cli import admin, analysis, launches, run, serve, upload
+from caserun.cli import admin, analysis, export_cmd, launches, ops, run, serve, upload
 from caserun.cli import patterns as patterns_cli
 from caserun.cli import quarantine as quarantine_cli
 from caserun.cli import retry as retry_cli
+from caserun.cli import webhooks as webhooks_cli
 from caserun.cli.output import fail
 from caserun.errors import CaserunError
 
@@ -32,6 +33,9 @@ analysis.register(app)
 quarantine_cli.register(app)
 retry_cli.register(app)
 patterns_cli.register(app)
+ops.register(app)
+export_cmd.register(app)
+webhooks_cli.register(app)
 
 
 def main() -> None:

@@ -1,10 +1,13 @@
-"""``project create``, ``token create``, ``db upgrade|check``: work on the database directly."""
+"""``project create``, ``token create|list|revoke``, ``db upgrade|check``: work on the database
+directly (whoever can open the database is trusted as its operator)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from caserun.cli.options import DatabaseOpt, DataDirOpt, OutputOpt, open_database, settings
 from caserun.cli.output import console, emit_json, fail
@@ -52,6 +55,69 @@ def token_create(
         )
     scope = f"project {project}" if project else "every project"
     typer.echo(f"{issued.role.value} token for {scope} (shown once): {issued.token}")
+
+
+@token_app.command("list")
+def token_list(
+    project: Annotated[str | None, typer.Option("--project", help="Only this project's tokens.")] = None,
+    database: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """List tokens: id, name, role, project, state, created, expires, last used. Never the secret."""
+    with open_database(settings(database, data_dir)) as db:
+        views = auth.list_tokens(db, None, project)
+    if output == "json":
+        emit_json({"items": [_token_json(v) for v in views]})
+        return
+    if not views:
+        console.print("no tokens")
+        return
+    table = Table("id", "name", "role", "project", "prefix", "state", "created", "expires", "last used")
+    for v in views:
+        table.add_row(
+            str(v.id),
+            v.name,
+            v.role.value,
+            v.project_key or "(instance)",
+            v.prefix + "…",
+            v.state,
+            _when(v.created_at),
+            _when(v.expires_at),
+            _when(v.last_used_at),
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `caserun token list`).")],
+    database: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a token at once; its web sessions end too. Revoking twice is harmless."""
+    with open_database(settings(database, data_dir)) as db:
+        view = auth.revoke_token(db, None, token_id)
+    console.print(f"revoked token {view.id} ({view.name})", highlight=False, markup=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _token_json(v: auth.TokenView) -> dict[str, object]:
+    return {
+        "id": v.id,
+        "name": v.name,
+        "role": v.role.value,
+        "project_key": v.project_key,
+        "prefix": v.prefix,
+        "state": v.state,
+        "created_at": v.created_at.isoformat(),
+        "expires_at": v.expires_at.isoformat() if v.expires_at else None,
+        "last_used_at": v.last_used_at.isoformat() if v.last_used_at else None,
+        "revoked_at": v.revoked_at.isoformat() if v.revoked_at else None,
+    }
 
 
 @db_app.command("upgrade")

@@ -1,4 +1,5 @@
-"""``launches list``, ``launch show``, ``formats``: read results from a server."""
+"""``launches list``, ``launch show|archive|unarchive|delete``, ``formats``: read and
+manage launches on a server."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from caserun.domain.rules import format_duration
 from caserun.ingest import registry
 
 launches_app = typer.Typer(help="List launches.", no_args_is_help=True)
-launch_app = typer.Typer(help="Show one launch.", no_args_is_help=True)
+launch_app = typer.Typer(help="Show, archive or delete one launch.", no_args_is_help=True)
 
 
 def _rate(summary: dict[str, Any]) -> str:
@@ -27,15 +28,27 @@ def list_launches(
     status: Annotated[list[str] | None, typer.Option(help="running, completed, failed or stopped.")] = None,
     environment: str | None = None,
     branch: str | None = None,
+    source: Annotated[str | None, typer.Option(help="cli, api, pytest, manual or demo.")] = None,
+    min_pass_rate: Annotated[float | None, typer.Option(min=0, max=100, help="Pass rate at least (%).")] = None,
+    max_pass_rate: Annotated[float | None, typer.Option(min=0, max=100, help="Pass rate at most (%).")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="Only the archived launches.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     url: UrlOpt = None,
     token: TokenOpt = None,
     output: OutputOpt = "text",
 ) -> None:
-    """A project's launches, newest first."""
+    """A project's launches, newest first (archived ones only with --archived)."""
     with Client(url, token) as client:
         page = client.get(
-            f"/api/v1/projects/{project}/launches", status=status, environment=environment, branch=branch, limit=limit
+            f"/api/v1/projects/{project}/launches",
+            status=status,
+            environment=environment,
+            branch=branch,
+            source=source,
+            min_pass_rate=min_pass_rate,
+            max_pass_rate=max_pass_rate,
+            archived="true" if archived else None,
+            limit=limit,
         )
     if output == "json":
         emit_json(page)
@@ -93,6 +106,61 @@ def show(
             markup=True,
         )
     console.print(launch["url"], highlight=False)
+
+
+@launch_app.command("archive")
+def archive(
+    launch_id: Annotated[int, typer.Argument(help="Launch id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Archive a finished launch (maintainer): it leaves the launch list and is never used
+    as a comparison baseline; nothing is deleted."""
+    with Client(url, token) as client:
+        state = client.post(f"/api/v1/launches/{launch_id}/archive", None)
+    if output == "json":
+        emit_json(state)
+        return
+    console.print(f"launch {state['id']} ({state['name']}) is archived", highlight=False, markup=False)
+
+
+@launch_app.command("unarchive")
+def unarchive(
+    launch_id: Annotated[int, typer.Argument(help="Launch id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Bring an archived launch back to the launch list (maintainer)."""
+    with Client(url, token) as client:
+        state = client.post(f"/api/v1/launches/{launch_id}/unarchive", None)
+    if output == "json":
+        emit_json(state)
+        return
+    console.print(f"launch {state['id']} ({state['name']}) is no longer archived", highlight=False, markup=False)
+
+
+@launch_app.command("delete")
+def delete(
+    launch_id: Annotated[int, typer.Argument(help="Launch id.")],
+    confirm: Annotated[str, typer.Option("--confirm", help="The launch's exact name, as a safety check.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Delete a launch for good (maintainer): its case runs, logs and attachments go too,
+    and its tests' statistics are rebuilt. --confirm must be the launch's name."""
+    with Client(url, token) as client:
+        gone = client.request("DELETE", f"/api/v1/launches/{launch_id}", params={"confirm": confirm})
+    if output == "json":
+        emit_json(gone)
+        return
+    console.print(
+        f"deleted launch {gone['id']} ({gone['name']}); statistics of {gone['tests']} tests rebuilt",
+        highlight=False,
+        markup=False,
+    )
 
 
 def formats(output: OutputOpt = "text") -> None:

@@ -14,6 +14,7 @@ The sizes are counted while unpacking, not taken from the archive's own headers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import stat
 import tempfile
@@ -25,14 +26,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from caserun.analysis import stats
 from caserun.domain.model import LaunchStatus, Role, TestResult
 from caserun.errors import InvalidInput, PayloadTooLarge
 from caserun.ingest import registry
 from caserun.ingest.protocol import ReportParser, ReportSource
+from caserun.service import webhooks
 from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
-from caserun.service.launches import LaunchParams, insert_launch
+from caserun.service.launches import (
+    LaunchParams,
+    check_same_request,
+    idempotent_winner,
+    insert_launch,
+    request_hash,
+)
 from caserun.service.projects import lookup
 from caserun.service.recording import LaunchRecorder
 from caserun.service.views import LaunchView
@@ -106,8 +116,65 @@ def import_reports(
     archive_limits: ArchiveLimits | None = None,
 ) -> tuple[LaunchView, bool]:
     """Create one completed launch from the files; returns it and whether it is new
-    (False when the idempotency key matched an earlier import). Archives are unpacked
-    first, into a scratch directory removed at the end."""
+    (False when the idempotency key matched an earlier import, or a concurrent one that
+    won the race; a key used before for a different request is refused with 409). Archives
+    are unpacked first, into a scratch directory removed at the end."""
+    if params.idempotency_key:
+        params = replace(params, request_hash=import_hash(params, files, attachments))
+    try:
+        return _unpack_and_import(
+            db,
+            blobs,
+            principal,
+            project_key,
+            files,
+            attachments,
+            params,
+            base_url=base_url,
+            max_attachment_bytes=max_attachment_bytes,
+            archive_limits=archive_limits,
+        )
+    except IntegrityError:
+        winner = idempotent_winner(db, project_key, params)
+        if winner is None:
+            raise
+        return LaunchView.from_row(winner, project_key, base_url), False
+
+
+def import_hash(params: LaunchParams, files: Sequence[ReportFile], attachments: Mapping[str, Path]) -> str:
+    """The request fingerprint of an import: launch parameters, each report's format and
+    archive flag and the sha256 of its bytes, and the sha256 of each attachment."""
+    digests = [f"{f.format or ''}:{int(f.archive)}:{_file_sha256(f.path)}" for f in files]
+    digests += sorted(f"attachment:{name}:{_file_sha256(path)}" for name, path in attachments.items())
+    return request_hash(params, digests)
+
+
+def _file_sha256(path: Path) -> str:
+    if path.is_dir():  # a directory report given locally: its files, by name
+        digest = hashlib.sha256()
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{child.relative_to(path).as_posix()}\0{_file_sha256(child)}\0".encode())
+        return digest.hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _unpack_and_import(
+    db: Database,
+    blobs: BlobStore,
+    principal: Principal,
+    project_key: str,
+    files: Sequence[ReportFile],
+    attachments: Mapping[str, Path],
+    params: LaunchParams,
+    *,
+    base_url: str,
+    max_attachment_bytes: int,
+    archive_limits: ArchiveLimits | None,
+) -> tuple[LaunchView, bool]:
     with ExitStack() as stack:
         if any(f.archive for f in files):
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caserun-archive-")))
@@ -146,6 +213,7 @@ def _import(
         if params.idempotency_key:
             existing = launches.by_idempotency_key(conn, project.id, params.idempotency_key)
             if existing is not None:
+                check_same_request(existing, params)
                 return LaunchView.from_row(existing, project.key, base_url), False
         launch_id = insert_launch(conn, project.id, params, LaunchStatus.RUNNING)
         row = launches.get(conn, launch_id)
@@ -162,6 +230,7 @@ def _import(
         recorder.finish(retry_of=params.retry_of, duration_ms=_reported_duration(sources))
         launches.set_status(conn, launch_id, status=LaunchStatus.COMPLETED.value, finished_at=datetime.now(UTC))
         stats.update_for_launch(conn, launch_id)
+        webhooks.enqueue_launch_events(conn, launch_id)  # the outbox: rows only, sent later
         done = launches.get(conn, launch_id)
         assert done is not None
         return LaunchView.from_row(done, project.key, base_url), True

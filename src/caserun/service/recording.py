@@ -8,7 +8,7 @@ recounts the launch summary in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,20 +52,26 @@ class LaunchRecorder:
         self.split_tests = False
         self.count = 0
 
-    def add(self, results: Iterable[TestResult]) -> list[int]:
-        """Write the results; returns the ids of the case runs written (all attempts)."""
+    def add(self, results: Iterable[TestResult], finished_at: Sequence[datetime | None] | None = None) -> list[int]:
+        """Write the results; returns the ids of the case runs written (all attempts).
+
+        ``finished_at`` (one per result, live events only) is stored on the result's rows;
+        a report has no such time and leaves it empty."""
         ids: list[int] = []
         chunk: list[TestResult] = []
+        ends = iter(finished_at) if finished_at is not None else None
+        moments: list[datetime | None] = []
         for result in results:
             chunk.append(result)
+            moments.append(next(ends) if ends is not None else None)
             if len(chunk) >= CHUNK:
-                ids += self._write(chunk)
-                chunk = []
+                ids += self._write(chunk, moments)
+                chunk, moments = [], []
         if chunk:
-            ids += self._write(chunk)
+            ids += self._write(chunk, moments)
         return ids
 
-    def _write(self, chunk: list[TestResult]) -> list[int]:
+    def _write(self, chunk: list[TestResult], moments: list[datetime | None]) -> list[int]:
         idents = [
             identity.explicit(r.key, r.suite, r.name, r.parameters)
             if r.key
@@ -93,7 +99,7 @@ class LaunchRecorder:
 
         run_rows: list[dict[str, Any]] = []
         extras: list[tuple[Attempt, list[str]]] = []
-        for ident, result in zip(idents, chunk, strict=True):
+        for ident, result, finished_at in zip(idents, chunk, moments, strict=True):
             tc_id = ids[ident.key]
             before = self.attempts_seen.get(tc_id, 0)
             if before:
@@ -113,7 +119,7 @@ class LaunchRecorder:
                         "status": attempt.status.value,
                         "passed_on_retry": index == last and passed_on_retry(statuses),
                         "started_at": attempt.started_at or self.launch_started,
-                        "finished_at": None,
+                        "finished_at": finished_at,
                         "duration_ms": attempt.duration_ms,
                         "failure_type": failure.type.value if failure else None,
                         "failure_exception": failure.exception if failure else None,

@@ -22,7 +22,7 @@ from caserun.errors import Conflict, InvalidInput, NotFound
 from caserun.service.auth import Principal, actor_name
 from caserun.service.launches import LaunchParams, insert_launch
 from caserun.service.views import LaunchView
-from caserun.store import case_runs, launches, projects, retries, status_changes
+from caserun.store import case_runs, launches, projects, retries, selected_runs, status_changes
 from caserun.store.engine import Database
 
 EDIT_ROLE = Role.MAINTAINER
@@ -104,17 +104,29 @@ def change_status(
 
 
 def create_retry(
-    db: Database, principal: Principal, launch_id: int, base_url: str, *, name: str | None = None
+    db: Database,
+    principal: Principal,
+    launch_id: int,
+    base_url: str,
+    *,
+    name: str | None = None,
+    case_run_ids: Sequence[int] | None = None,
 ) -> LaunchView:
-    """A ``running`` manual launch holding the failed tests of ``launch_id`` as ``running`` runs,
-    each pointing at the run it retries; finish them by hand (PATCH or a bulk status change)."""
+    """A ``running`` manual launch holding tests of ``launch_id`` as ``running`` runs, each
+    pointing at the run it retries; finish them by hand (PATCH or a bulk status change).
+
+    Without ``case_run_ids`` it holds the launch's failed tests; with them, exactly the
+    tests of those runs (whatever their status: "retry selected"), each once."""
     with db.write() as conn:
         original = _launch(conn, launch_id, principal, Role.REPORTER)
         if original["status"] == LaunchStatus.RUNNING.value:
             raise Conflict(f"launch {launch_id} is still running; retry it once it has finished")
-        failed = retries.failed_runs(conn, launch_id)
-        if not failed:
-            raise Conflict(f"launch {launch_id} has no failed tests to retry")
+        if case_run_ids is None:
+            failed = retries.failed_runs(conn, launch_id)
+            if not failed:
+                raise Conflict(f"launch {launch_id} has no failed tests to retry")
+        else:
+            failed = _selected_runs(conn, launch_id, case_run_ids)
         project_id = int(original["project_id"])
         params = LaunchParams(
             name=name or f"Retry of {original['name']}"[:300],
@@ -152,6 +164,22 @@ def create_retry(
         project = projects.by_id(conn, project_id)
         assert project is not None
         return LaunchView.from_row(row, str(project["key"]), base_url)
+
+
+def _selected_runs(conn: Connection, launch_id: int, case_run_ids: Sequence[int]) -> list[RowMapping]:
+    """The chosen runs of the launch, one per test (the first chosen wins), in the order given."""
+    ids = list(dict.fromkeys(case_run_ids))
+    if not ids or len(ids) > MAX_IDS:
+        raise InvalidInput(f"give between 1 and {MAX_IDS} case run ids")
+    found = {int(r["id"]): r for r in selected_runs.of_launch(conn, launch_id, ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10])
+        raise NotFound(f"case runs not in launch {launch_id}: {shown}{'…' if len(missing) > 10 else ''}")
+    chosen: dict[int, RowMapping] = {}
+    for i in ids:
+        chosen.setdefault(int(found[i]["test_case_id"]), found[i])
+    return list(chosen.values())
 
 
 def parse_runner(value: str) -> Runner:

@@ -38,6 +38,10 @@ SORTS: dict[str, Any] = {
 class CaseRunFilter:
     status: list[str] | None = None
     text: str | None = None
+    #: the test's suite, exactly (as the table shows it)
+    suite: str | None = None
+    #: only runs that took at least this long
+    min_duration_ms: int | None = None
     #: "started" keeps report order; "status" with failed first is the triage view
     sort: str = "started"
     failed_first: bool = False
@@ -167,6 +171,10 @@ def list_page(
         query = query.where(case_run.c.is_final)
     if flt.status:
         query = query.where(case_run.c.status.in_(flt.status))
+    if flt.suite is not None:
+        query = query.where(test_case.c.suite == flt.suite)
+    if flt.min_duration_ms is not None:
+        query = query.where(case_run.c.duration_ms >= flt.min_duration_ms)
     if flt.text:
         pattern = f"%{_escape_like(flt.text.lower())}%"
         query = query.where(

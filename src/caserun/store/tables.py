@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -135,6 +136,10 @@ launch = Table(
     # archived launches leave the default lists; kept ones are spared by retention
     Column("archived_at", Time),
     Column("kept", Boolean, nullable=False, default=False, server_default=false()),
+    # manual launches: who works through them
+    Column("assignee", String(200)),
+    # sha256 of what created the launch, to refuse an Idempotency-Key reused for another request
+    Column("request_hash", String(64)),
     UniqueConstraint("project_id", "idempotency_key", name="uq_launch_idempotency"),
     Index("ix_launch_project_created", "project_id", "created_at"),
     Index("ix_launch_baseline", "project_id", "branch", "environment", "created_at"),
@@ -156,6 +161,14 @@ test_case = Table(
     Column("created_at", Time, nullable=False),
     # a renamed or merged test points at the test that now holds its history
     Column("alias_of_id", Id, ForeignKey("test_case.id", ondelete="SET NULL")),
+    # what a person wrote about the test; imports never touch these
+    Column("description", Text),
+    Column("preconditions", Text),
+    Column("steps", JSON(none_as_null=True)),  # [{"action": ..., "expected": ...}, ...]
+    Column("priority", String(16)),  # critical, high, medium, low
+    Column("tags", JSON(none_as_null=True)),  # ["smoke", ...]
+    Column("lifecycle", String(16)),  # draft, active, archived; NULL = active
+    Column("definition_updated_at", Time),
     UniqueConstraint("project_id", "key", name="uq_test_case_project_key"),
 )
 
@@ -188,11 +201,16 @@ case_run = Table(
     Column("new_failure", Boolean),
     #: likely_flaky or likely_real, for failed final attempts
     Column("verdict", String(16)),
+    # manual execution: [{"status": passed|failed|skipped|not_run, "actual": ...}] per step, and who ran it
+    Column("step_results", JSON(none_as_null=True)),
+    Column("executed_by", String(200)),
     UniqueConstraint("launch_id", "test_case_id", "attempt", name="uq_case_run_attempt"),
     UniqueConstraint("launch_id", "client_id", name="uq_case_run_client_id"),
     Index("ix_case_run_history", "test_case_id", "started_at"),
     Index("ix_case_run_launch_status", "launch_id", "status"),
     Index("ix_case_run_pattern", "pattern_id", "started_at"),
+    # deleting launches checks this self-reference for every deleted row
+    Index("ix_case_run_retry_of", "retry_of_id"),
 )
 
 case_run_log = Table(
@@ -249,6 +267,7 @@ test_stats = Table(
     Column("flaky_score", Integer, nullable=False, default=0),
     Column("updated_at", Time, nullable=False),
     Index("ix_test_stats_flaky", "project_id", "flaky_score"),
+    Index("ix_test_stats_streak_run", "streak_run_id"),
 )
 
 failure_pattern = Table(
@@ -354,4 +373,37 @@ signin_failure = Table(
     Column("client", String(128), nullable=False),
     Column("at", Time, nullable=False),
     Index("ix_signin_failure_client_at", "client", "at"),
+)
+
+
+webhook = Table(
+    "webhook",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", Id, ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),  # HMAC key for the signature header
+    Column("events", JSON, nullable=False),  # ["launch.finished", "pattern.new", "test.flaky", "defect.reopen"]
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    # one row per event per webhook; the sender retries it with backoff until delivered or given up
+    Column("id", Id, primary_key=True),
+    Column("webhook_id", Id, ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", Time),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", Time, nullable=False),
+    Column("delivered_at", Time),
+    Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+    Index("ix_webhook_delivery_webhook", "webhook_id", "created_at"),
 )

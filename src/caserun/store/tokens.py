@@ -1,12 +1,12 @@
-"""Token, one-time login code and web session rows. Only hashes are stored."""
+"""Token, one-time login code, web session and failed sign-in rows. Only hashes are stored."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
 
-from caserun.store.tables import login_code, token, web_session
+from caserun.store.tables import login_code, project, signin_failure, token, web_session
 
 
 def create(
@@ -45,8 +45,50 @@ def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(token)).scalar_one())
 
 
-def touch(conn: Connection, token_id: int, when: datetime) -> None:
-    conn.execute(update(token).where(token.c.id == token_id).values(last_used_at=when))
+def touch(conn: Connection, token_id: int, when: datetime, stale_before: datetime) -> None:
+    """Record a use, unless another request (or process) recorded one since ``stale_before``."""
+    conn.execute(
+        update(token)
+        .where(token.c.id == token_id)
+        .where(or_(token.c.last_used_at.is_(None), token.c.last_used_at < stale_before))
+        .values(last_used_at=when)
+    )
+
+
+_LISTED = (
+    token.c.id,
+    token.c.name,
+    token.c.role,
+    token.c.prefix,
+    token.c.project_id,
+    project.c.key.label("project_key"),
+    token.c.created_at,
+    token.c.expires_at,
+    token.c.last_used_at,
+    token.c.revoked_at,
+)
+
+
+def listing(conn: Connection, project_id: int | None, *, instance_only: bool = False) -> list[RowMapping]:
+    """Tokens (never their hashes), newest first: of one project, instance tokens only, or all."""
+    query = select(*_LISTED).select_from(token.outerjoin(project, project.c.id == token.c.project_id))
+    if project_id is not None:
+        query = query.where(token.c.project_id == project_id)
+    elif instance_only:
+        query = query.where(token.c.project_id.is_(None))
+    return list(conn.execute(query.order_by(token.c.id.desc())).mappings())
+
+
+def listed(conn: Connection, token_id: int) -> RowMapping | None:
+    query = select(*_LISTED).select_from(token.outerjoin(project, project.c.id == token.c.project_id))
+    return conn.execute(query.where(token.c.id == token_id)).mappings().first()
+
+
+def revoke(conn: Connection, token_id: int, when: datetime) -> None:
+    """Revoke a token and end its web sessions; revoking twice keeps the first time."""
+    conn.execute(update(token).where(token.c.id == token_id, token.c.revoked_at.is_(None)).values(revoked_at=when))
+    conn.execute(delete(web_session).where(web_session.c.token_id == token_id))
+    conn.execute(delete(login_code).where(login_code.c.token_id == token_id, login_code.c.used_at.is_(None)))
 
 
 def create_login_code(conn: Connection, token_id: int, code_hash: str, expires_at: datetime) -> None:
@@ -89,3 +131,20 @@ def session_token(conn: Connection, session_hash: str, now: datetime) -> int | N
 
 def delete_session(conn: Connection, session_hash: str) -> None:
     conn.execute(web_session.delete().where(web_session.c.session_hash == session_hash))
+
+
+def count_signin_failures(conn: Connection, client: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many sign-ins from ``client`` failed since ``since``, and the oldest of them."""
+    row = conn.execute(
+        select(func.count(), func.min(signin_failure.c.at)).where(
+            signin_failure.c.client == client, signin_failure.c.at >= since
+        )
+    ).one()
+    oldest: datetime | None = row[1]  # min() keeps the column's type: timezone-aware
+    return int(row[0]), oldest
+
+
+def add_signin_failure(conn: Connection, client: str, when: datetime, forget_before: datetime) -> None:
+    """Record one failed sign-in and forget this client's failures older than the window."""
+    conn.execute(delete(signin_failure).where(signin_failure.c.client == client, signin_failure.c.at < forget_before))
+    conn.execute(insert(signin_failure).values(client=client, at=when))

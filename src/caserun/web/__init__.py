@@ -11,7 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caserun.web import actions, analysis_pages, defect_pages, pages, security, signin
+from caserun.web import actions, analysis_pages, defect_pages, pages, security, share_pages, signin, token_pages
+from caserun.web import manual_pages as manual
 
 STATIC = Path(__file__).parent / "static"
 
@@ -25,4 +26,7 @@ def install(app: FastAPI, secret_key: bytes | None = None) -> None:
     app.include_router(analysis_pages.router)
     app.include_router(defect_pages.router)
     app.include_router(actions.router)
+    app.include_router(share_pages.router)
+    app.include_router(token_pages.router)
+    app.include_router(manual.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

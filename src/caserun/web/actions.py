@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caserun.api.deps import ContextDep
 from caserun.errors import InvalidInput
-from caserun.service import defects, history, launch_triage, patterns, quarantine, triage
+from caserun.service import defects, history, launch_triage, launches, patterns, quarantine, triage
 from caserun.service.defects import DefectFields
 from caserun.web import present, security
 from caserun.web.rendering import PageRoute
@@ -247,7 +247,7 @@ async def bulk_action(
     title: Short = "",
 ) -> Response:
     """Mark the selected case runs with a status (comment required), link them to an
-    existing defect, or to a new one titled ``title``."""
+    existing defect, or to a new one titled ``title``, or retry them in a new launch."""
     security.check_csrf(request, csrf)
     ids = list(case_run_id or [])
     if not ids:
@@ -266,6 +266,11 @@ async def bulk_action(
             launch_triage.defect_for_runs, ctx.db, who, launch_id, ids, DefectFields(title=title)
         )
         return _back(f"/defects/{view.id}", "defect-created")
+    if action == "retry":
+        retry = await run_in_threadpool(
+            lambda: triage.create_retry(ctx.db, who, launch_id, ctx.settings.base_url, case_run_ids=ids)
+        )
+        return _back(f"/launches/{retry.id}", "retry-selected")
     raise InvalidInput("choose what to do with the selected case runs")
 
 
@@ -276,3 +281,39 @@ async def retry_launch(
     security.check_csrf(request, csrf)
     view = await run_in_threadpool(triage.create_retry, ctx.db, who, launch_id, ctx.settings.base_url)
     return _back(f"/launches/{view.id}", "retry-created")
+
+
+# -- a launch: archive and delete --------------------------------------------------------
+
+
+@router.post("/launches/{launch_id}/archive")
+async def archive_launch(
+    request: Request, launch_id: int, ctx: ContextDep, who: SignedInDep, csrf: Csrf = ""
+) -> Response:
+    security.check_csrf(request, csrf)
+    await run_in_threadpool(launches.archive, ctx.db, who, launch_id)
+    return _back(f"/launches/{launch_id}", "archived")
+
+
+@router.post("/launches/{launch_id}/unarchive")
+async def unarchive_launch(
+    request: Request, launch_id: int, ctx: ContextDep, who: SignedInDep, csrf: Csrf = ""
+) -> Response:
+    security.check_csrf(request, csrf)
+    await run_in_threadpool(launches.unarchive, ctx.db, who, launch_id)
+    return _back(f"/launches/{launch_id}", "unarchived")
+
+
+@router.post("/launches/{launch_id}/delete")
+async def delete_launch(
+    request: Request,
+    launch_id: int,
+    ctx: ContextDep,
+    who: SignedInDep,
+    csrf: Csrf = "",
+    confirm: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Delete the launch once the user has typed its name (the service checks it)."""
+    security.check_csrf(request, csrf)
+    gone = await run_in_threadpool(launches.delete, ctx.db, who, launch_id, confirm)
+    return _back(f"/projects/{gone.project_key}", "launch-deleted")

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from caserun.analysis.flakiness import DEFAULT_WINDOW
 from caserun.analysis.history import HistoryFilter
 from caserun.api.deps import ContextDep
-from caserun.service import history, patterns, test_page
+from caserun.service import definitions, history, patterns, test_page
 from caserun.store.patterns import PatternFilter
 from caserun.web import charts, present
 from caserun.web.pages import Text, blank, day
@@ -77,6 +77,7 @@ async def test_history_page(
         [(r.id, r.status, r.duration_ms, r.launch_name) for r in oldest_first], data.statistics.duration_p50_ms
     )
     filters = {"environment": environment, "branch": branch}
+    definition = await run_in_threadpool(definitions.get, ctx.db, who, test.id)
     here = f"/tests/{test.id}"
     return render(
         request,
@@ -95,6 +96,8 @@ async def test_history_page(
         merge_q=merge_q or "",
         candidates=candidates,
         moved=test.id != test_id,
+        definition=definition,
+        steps_text=definitions.steps_text(definition.steps),
         notice=present.notice(done),
         next_url=present.link(here, **filters, cursor=data.next) if data.next else None,
         first_url=present.link(here, **filters) if cursor else None,

@@ -156,3 +156,46 @@ def daily_bars(days: Sequence[tuple[str, int]], width: int = 150, height: int = 
         Bar(round(i * step, 2), round(count / top * height, 2), f"{day}: {count}")
         for i, (day, count) in enumerate(days)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Sparkline:
+    width: int
+    height: int
+    #: polyline points, oldest left
+    line: str
+    #: the newest point, drawn as a dot
+    last_x: float
+    last_y: float
+    last_css: str
+    #: what a screen reader says, and the tooltip
+    label: str
+
+
+def rate_sparkline(
+    launches: Sequence[tuple[int, float | None, str]], width: int = 120, height: int = 28
+) -> Sparkline | None:
+    """A small pass-rate line (0–100 %, oldest left) of a project's last launches:
+    (launch id, pass rate or None, name); launches without a pass rate are left out."""
+    rates = [float(rate) for _, rate, _ in launches if rate is not None]
+    if len(rates) < 2:
+        return None
+    pad = 3.0
+    step = (width - 2 * pad) / (len(rates) - 1)
+    coords = [
+        (round(pad + i * step, 1), round(pad + (100.0 - r) / 100.0 * (height - 2 * pad), 1))
+        for i, r in enumerate(rates)
+    ]
+    lowest = min(rates)
+    label = (
+        f"Pass rate of the last {len(rates)} launches: from {rates[0]:.1f}% to {rates[-1]:.1f}%, lowest {lowest:.1f}%"
+    )
+    return Sparkline(
+        width=width,
+        height=height,
+        line=" ".join(f"{x},{y}" for x, y in coords),
+        last_x=coords[-1][0],
+        last_y=coords[-1][1],
+        last_css=_rate_css(rates[-1]),
+        label=label,
+    )

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from caserun.api import hardening
 from caserun.api.deps import Context, ContextDep
 from caserun.errors import InvalidInput
 from caserun.service import case_runs, launches, patterns, projects, test_page
@@ -61,17 +62,12 @@ def day(value: str | None, name: str) -> date | None:
 class ProjectCard:
     project: Project
     last: LaunchView | None
+    spark: charts.Sparkline | None
 
 
 def _overview(ctx: Context, who: Principal) -> list[ProjectCard]:
-    cards = []
-    for project in projects.visible(ctx.db, who.project_id):
-        # one small indexed query per project; fine while projects number in the tens
-        last, _ = launches.list_page(
-            ctx.db, who, project.key, LaunchFilter(), cursor=None, limit=1, base_url=ctx.settings.base_url
-        )
-        cards.append(ProjectCard(project, last[0] if last else None))
-    return cards
+    found = launches.overview(ctx.db, who, ctx.settings.base_url)
+    return [ProjectCard(o.project, o.last, charts.rate_sparkline(o.trend)) for o in found]
 
 
 @router.get("/")
@@ -109,27 +105,43 @@ async def launches_page(
     branch: Text = None,
     since_day: Annotated[str | None, Query(alias="since", max_length=40)] = None,
     until_day: Annotated[str | None, Query(alias="until", max_length=40)] = None,
+    source: Text = None,
+    min_rate: Annotated[str | None, Query(alias="min_pass_rate", max_length=20)] = None,
+    max_rate: Annotated[str | None, Query(alias="max_pass_rate", max_length=20)] = None,
+    archived: bool = False,
     sort: Annotated[str, Query(max_length=40)] = "-created_at",
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    done: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    status, environment, branch = blank(status), blank(environment), blank(branch)
+    status, environment, branch, source = blank(status), blank(environment), blank(branch), blank(source)
     since, until = day(since_day, "from"), day(until_day, "to")
+    low, high = percent(min_rate, "min pass rate"), percent(max_rate, "max pass rate")
     statuses = [launches.parse_launch_status(status).value] if status else None
+    if source is not None and source not in present.LAUNCH_SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of {', '.join(present.LAUNCH_SOURCES)}")
     flt = LaunchFilter(
         status=statuses,
         environment=environment,
         branch=branch,
         since=_day_start(since),
         until=_day_start(until + timedelta(days=1)) if until else None,
+        source=source,
+        min_pass_rate=low,
+        max_pass_rate=high,
+        archived=archived,
         sort=sort,
     )
     data = await run_in_threadpool(_launch_list, ctx, who, key, flt, blank(cursor))
-    filters: dict[str, str | None] = {
+    filters: dict[str, str | bool | None] = {
         "status": status,
         "environment": environment,
         "branch": branch,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
+        "source": source,
+        "min_pass_rate": f"{low:g}" if low is not None else None,
+        "max_pass_rate": f"{high:g}" if high is not None else None,
+        "archived": archived,
         "sort": sort,
     }
     by_time = sorted(data.items, key=lambda v: (v.created_at, v.id))
@@ -146,12 +158,42 @@ async def launches_page(
         launches=data.items,
         filters=filters,
         statuses=present.LAUNCH_STATUSES,
+        sources=present.LAUNCH_SOURCES,
         sorts=present.LAUNCH_SORTS,
+        notice=present.notice(done),
         next_url=present.link(here, **filters, cursor=data.next) if data.next else None,
         first_url=present.link(here, **filters) if cursor else None,
-        filtered=any((status, environment, branch, since, until)),
+        filtered=any((status, environment, branch, since, until, source, low is not None, high is not None, archived)),
         api_url=present.link(f"/api/v1/projects/{key}/launches", **filters),
     )
+
+
+def percent(value: str | None, name: str) -> float | None:
+    """A pass rate typed in a number input (blank: none), 0 to 100."""
+    value = blank(value)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a number") from None
+    if not 0 <= number <= 100:
+        raise InvalidInput(f"{name} must be between 0 and 100")
+    return number
+
+
+def seconds_to_ms(value: str | None, name: str) -> int | None:
+    """A duration in seconds typed in a number input (blank: none), as milliseconds."""
+    value = blank(value)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a number of seconds") from None
+    if not 0 <= number <= 10_000_000:
+        raise InvalidInput(f"{name} must be between 0 and 10000000 seconds")
+    return round(number * 1000)
 
 
 def _day_start(value: date | None) -> datetime | None:
@@ -169,16 +211,19 @@ class LaunchPage:
     next: str | None
     patterns: list[LaunchPatternView]
     run_defects: dict[int, list[tuple[int, str, str]]]
+    state: launches.LaunchState
     linkable: list[DefectView] = field(default_factory=list)
 
 
 def _launch_page(ctx: Context, who: Principal, launch_id: int, flt: CaseRunFilter, cursor: str | None) -> LaunchPage:
     launch = launches.get(ctx.db, who, launch_id, ctx.settings.base_url)
+    state = launches.state(ctx.db, who, launch_id)
     runs, nxt = case_runs.list_page(ctx.db, who, launch_id, flt, cursor=cursor, limit=CASE_RUNS_PER_PAGE)
     found, _ = patterns.for_launch(ctx.db, who, launch_id, cursor=None, limit=LAUNCH_PATTERNS)
     run_defects = test_page.launch_run_defects(ctx.db, who, launch_id, [r.id for r in runs])
     linkable = test_page.linkable_defects(ctx.db, who, launch.project_key)
-    return LaunchPage(launch, projects.get(ctx.db, launch.project_key), runs, nxt, found, run_defects, linkable)
+    project = projects.get(ctx.db, launch.project_key)
+    return LaunchPage(launch, project, runs, nxt, found, run_defects, state, linkable)
 
 
 @router.get("/launches/{launch_id}")
@@ -189,17 +234,30 @@ async def launch_page(
     who: SignedInDep,
     status: Text = None,
     q: Text = None,
+    suite: Annotated[str | None, Query(max_length=2000)] = None,
+    min_duration: Annotated[str | None, Query(max_length=20)] = None,
     sort: Annotated[str, Query(max_length=40)] = "started",
     failed_first: bool = False,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     done: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    status, q = blank(status), blank(q)
+    status, q, suite = blank(status), blank(q), blank(suite)
+    min_ms = seconds_to_ms(min_duration, "slower than")
     statuses = [launches.parse_status(status).value] if status else None
-    flt = CaseRunFilter(status=statuses, text=q, sort=sort, failed_first=failed_first)
+    flt = CaseRunFilter(
+        status=statuses, text=q, suite=suite, min_duration_ms=min_ms, sort=sort, failed_first=failed_first
+    )
     data = await run_in_threadpool(_launch_page, ctx, who, launch_id, flt, blank(cursor))
     launch = data.launch
-    filters = {"status": status, "q": q, "sort": sort, "failed_first": failed_first}
+    min_duration = f"{min_ms / 1000:g}" if min_ms is not None else None
+    filters = {
+        "status": status,
+        "q": q,
+        "suite": suite,
+        "min_duration": min_duration,
+        "sort": sort,
+        "failed_first": failed_first,
+    }
     here = f"/launches/{launch_id}"
     comparison = launch.comparison
     buckets = (
@@ -221,6 +279,7 @@ async def launch_page(
         title=launch.name,
         crumbs=[(data.project.name, f"/projects/{launch.project_key}"), (f"Launch #{launch.id}", None)],
         launch=launch,
+        state=data.state,
         build_url=present.http_link(launch.build_url),
         cards=present.stat_cards(launch.summary),
         bar=present.status_bar(launch.summary),
@@ -238,7 +297,7 @@ async def launch_page(
         sorts=present.CASE_RUN_SORTS,
         next_url=present.link(here, **filters, cursor=data.next) if data.next else None,
         first_url=present.link(here, **filters) if cursor else None,
-        filtered=any((status, q)),
+        filtered=any((status, q, suite, min_ms is not None)),
         api_url=f"/api/v1/launches/{launch_id}",
     )
 
@@ -323,5 +382,5 @@ async def case_run_attachments_zip(case_run_id: int, ctx: ContextDep, who: Signe
     return StreamingResponse(
         chunks(),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"},
+        headers={"Content-Disposition": hardening.content_disposition(name), "Cache-Control": "private, no-store"},
     )

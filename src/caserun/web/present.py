@@ -19,6 +19,7 @@ INLINE_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 CASE_STATUSES = ("failed", "blocked", "running", "skipped", "passed")
 LAUNCH_STATUSES = ("running", "completed", "failed", "stopped")
+LAUNCH_SOURCES = ("cli", "api", "pytest", "manual", "demo")
 
 LAUNCH_SORTS = (
     ("-created_at", "Newest first"),
@@ -185,6 +186,10 @@ NOTICES = {
     "status-changed": "The status of the selected case runs changed; each change is recorded with your comment.",
     "retry-created": "A retry launch holds the failed tests.",
     "pattern-linked": "The pattern's defect is saved.",
+    "archived": "The launch is archived: it left the launch list and is no longer used as a baseline.",
+    "unarchived": "The launch is back in the launch list.",
+    "launch-deleted": "The launch and its case runs are deleted; the tests' statistics were rebuilt without it.",
+    "retry-selected": "A retry launch holds the selected tests.",
 }
 
 

@@ -16,18 +16,18 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
+from caserun.api import hardening
 from caserun.api.deps import SESSION_COOKIE
 from caserun.errors import PermissionDenied
 
 CSRF_COOKIE = "caserun_csrf"
 CSRF_FIELD = "csrf"
 
+#: what every page sends (``api.hardening`` adds the same to any other HTML response)
 HTML_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": hardening.PAGE_CSP,
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
 

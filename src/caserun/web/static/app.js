@@ -3,6 +3,8 @@
  * - copy buttons (data-copy="element id")
  * - "select all" for the bulk-action checkboxes (data-select-all)
  * - live progress of a running launch from its server-sent events feed (data-live-launch)
+ * - the delete button of a launch stays disabled until its name is typed (data-confirm-name);
+ *   the server checks the name too
  *
  * Text from reports is only ever put into the page with textContent, never as HTML.
  */
@@ -170,10 +172,53 @@
     });
   }
 
+  function confirmName() {
+    document.querySelectorAll("form[data-confirm-name]").forEach(function (form) {
+      var wanted = form.getAttribute("data-confirm-name").trim();
+      var input = form.querySelector("input[name=confirm]");
+      var button = form.querySelector("[data-confirm-button]");
+      if (!input || !button) return;
+      var check = function () { button.disabled = input.value.trim() !== wanted; };
+      input.addEventListener("input", check);
+      check();
+    });
+  }
+
+  // manual execution: j / k or the arrow keys move between tests (not while typing);
+  // files pasted or dropped on the form join its file input
+  function manualRun() {
+    var form = document.querySelector("form.manual-form");
+    var prev = document.querySelector("a[data-nav=prev]");
+    var next = document.querySelector("a[data-nav=next]");
+    if (!form && !prev && !next) return;
+    document.addEventListener("keydown", function (e) {
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      var tag = (e.target && e.target.tagName) || "";
+      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+      var link = (e.key === "j" || e.key === "ArrowRight") ? next : (e.key === "k" || e.key === "ArrowLeft") ? prev : null;
+      if (link) { e.preventDefault(); window.location.assign(link.href); }
+    });
+    var input = form && form.querySelector("input[type=file]");
+    if (!input || typeof DataTransfer === "undefined") return;
+    var add = function (files) {
+      if (!files || !files.length) return false;
+      var all = new DataTransfer();
+      Array.prototype.forEach.call(input.files, function (f) { all.items.add(f); });
+      Array.prototype.forEach.call(files, function (f) { all.items.add(f); });
+      input.files = all.files;
+      return true;
+    };
+    form.addEventListener("paste", function (e) { if (add(e.clipboardData && e.clipboardData.files)) e.preventDefault(); });
+    form.addEventListener("dragover", function (e) { e.preventDefault(); });
+    form.addEventListener("drop", function (e) { if (add(e.dataTransfer && e.dataTransfer.files)) e.preventDefault(); });
+  }
+
   function start() {
     copyButtons();
     selectAll();
     liveLaunch();
+    confirmName();
+    manualRun();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
