@@ -118,6 +118,7 @@ PATH_IDS: dict[str, Callable[[Seeded], object]] = {
     "token": lambda t: t.share_token,
     "code": lambda t: "not-a-real-code",
     "webhook_id": lambda t: 987_654_321,
+    "name": lambda t: "smoke",
 }
 #: routes whose ``launch_id`` / ``case_run_id`` must be the running launch and its running run
 RUNNING = {
@@ -225,6 +226,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/tests/{test_id}/definition"): api("viewer"),
     ("PUT", "/api/v1/tests/{test_id}/definition"): api("maintainer", request=body(priority="high", tags=["smoke"])),
     ("POST", "/api/v1/projects/{key}/manual-launches"): api("maintainer", 201, request=body(q="checkout")),
+    ("GET", "/api/v1/projects/{key}/selections"): api("viewer"),
+    ("PUT", "/api/v1/projects/{key}/selections/{name}"): api("maintainer", request=body(q="checkout")),
+    # the saved selection may not exist yet when the matrix reaches this route
+    ("DELETE", "/api/v1/projects/{key}/selections/{name}"): api("maintainer", 204, 404),
     ("POST", "/api/v1/case-runs/{case_run_id}/manual-result"): api("reporter", 200, 409, request=form(status="passed")),
     ("POST", "/api/v1/projects/{key}/webhooks"): api(
         "maintainer", 201, request=body(url="http://127.0.0.1:9/hook", events=["launch.finished"])
@@ -280,6 +285,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/tests/{test_id}/definition"): page("maintainer", 303, request=form(priority="low", tags="smoke")),
     ("GET", "/projects/{key}/manual"): page("viewer", request=params(q="checkout")),
     ("POST", "/projects/{key}/manual"): page("maintainer", 303, request=form(q="checkout")),
+    ("POST", "/projects/{key}/manual/selections"): page(
+        "maintainer", 303, request=form(selection_name="matrix", q="checkout")
+    ),
     ("GET", "/launches/{launch_id}/execute"): page("viewer"),
     ("POST", "/case-runs/{case_run_id}/execute"): page("reporter", 303, 409, request=form(status="passed")),
     ("POST", "/launches/{launch_id}/execute/finish"): page("reporter", 303, 409),

@@ -128,3 +128,38 @@ def test_a_viewer_cannot_start_a_manual_launch(
         app_client.get("/api/v1/projects/web/launches", params={"source": "manual"}, headers=bearer).json()["items"]
         == []
     )
+
+
+def test_a_selection_saved_on_the_page_starts_the_same_launch_again(
+    app_client: TestClient, db: Database, bearer: dict[str, str], tmp_path: Path
+) -> None:
+    _tests(app_client, bearer, tmp_path)
+    sign_in(app_client, db, role=Role.MAINTAINER)
+    chooser = app_client.get("/projects/web/manual", params={"q": "checkout"})
+    saved = app_client.post(
+        "/projects/web/manual/selections",
+        data={"csrf": csrf_of(chooser.text), "selection_name": "cart <b>smoke</b>", "q": "checkout"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 422  # a name with markup is refused, nothing saved
+    saved = app_client.post(
+        "/projects/web/manual/selections",
+        data={"csrf": csrf_of(chooser.text), "selection_name": "cart smoke", "q": "checkout"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    # later: the saved selection is offered, and opens the same tests
+    page = app_client.get("/projects/web/manual").text
+    assert "?selection=cart+smoke" in page or "?selection=cart%20smoke" in page
+    chosen = app_client.get("/projects/web/manual", params={"selection": "cart smoke"})
+    assert "1 test chosen" in chosen.text and "shop.Cart.test_checkout" in chosen.text
+    created = app_client.post(
+        "/projects/web/manual",
+        data={"csrf": csrf_of(chosen.text), "selection": "cart smoke"},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    launch = int(re.findall(r"/launches/(\d+)/execute", created.headers["location"])[0])
+    runs = app_client.get(f"/api/v1/launches/{launch}/case-runs", headers=bearer).json()["items"]
+    assert [r["name"] for r in runs] == ["test_checkout"]
+    assert app_client.get("/api/v1/projects/web/selections", headers=bearer).json()[0]["q"] == "checkout"

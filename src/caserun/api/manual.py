@@ -11,15 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from caserun.api import convert, definitions, schemas
+from caserun.api import selections as selections_api
 from caserun.api.deps import ContextDep, PrincipalDep
 from caserun.api.launches import ERRORS
 from caserun.errors import InvalidInput, PayloadTooLarge
-from caserun.service import manual
+from caserun.service import manual, selections
 from caserun.service.manual import ManualLaunch, ManualLaunchParams, ManualResult, StepResult, UploadedFile
 from caserun.store.definitions import Selection
 
 router = APIRouter(tags=["manual"])
 router.include_router(definitions.router)  # test case definitions: registered with manual launches
+router.include_router(selections_api.router)  # saved selections of tests, for manual launches
 
 MAX_FILES = 20
 
@@ -33,6 +35,9 @@ class ManualLaunchBody(BaseModel):
     suite: str | None = Field(default=None, max_length=2000)
     q: str | None = Field(default=None, max_length=2000, description="text in the test's full name")
     test_ids: list[int] | None = Field(default=None, max_length=manual.MAX_TESTS)
+    selection: str | None = Field(
+        default=None, max_length=80, description="a saved selection's name, instead of the criteria above"
+    )
     name: str | None = Field(default=None, max_length=300)
     environment: str | None = Field(default=None, max_length=100)
     assignee: str | None = Field(default=None, max_length=200)
@@ -96,6 +101,10 @@ async def create_manual_launch(
     """A ``running`` manual launch holding each chosen test as a ``running`` case run (maintainer).
     Archived tests are left out. Finish it with ``POST /api/v1/launches/{id}/finish``."""
     chosen = Selection(tag=body.tag, suite=body.suite, text=body.q, ids=tuple(body.test_ids or ()))
+    if body.selection:
+        if not chosen.empty:
+            raise InvalidInput("give a saved selection or criteria (tag, suite, q, test_ids), not both")
+        chosen = await run_in_threadpool(selections.load, ctx.db, who, key, body.selection)
     params = ManualLaunchParams(name=body.name, environment=body.environment, assignee=body.assignee)
     found = await run_in_threadpool(manual.create, ctx.db, who, key, chosen, params, ctx.settings.base_url)
     return _public(found)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from caserun.api.deps import ContextDep
 from caserun.api.manual import read_files
 from caserun.domain.model import LaunchStatus
-from caserun.service import definitions, launches, manual, test_page
+from caserun.service import definitions, launches, manual, selections, test_page
 from caserun.service.manual import ManualLaunchParams, ManualResult, StepResult
 from caserun.store.definitions import Selection
 from caserun.web import present, security
@@ -78,11 +78,21 @@ def _selection(tag: str | None, suite: str | None, q: str | None) -> Selection:
 
 @router.get("/projects/{key}/manual")
 async def new_manual_launch(
-    request: Request, key: str, ctx: ContextDep, who: SignedInDep, tag: Text = None, suite: Text = None, q: Text = None
+    request: Request,
+    key: str,
+    ctx: ContextDep,
+    who: SignedInDep,
+    tag: Text = None,
+    suite: Text = None,
+    q: Text = None,
+    selection: Text = None,
 ) -> Response:
     project = await run_in_threadpool(test_page.visible_project, ctx.db, who, key)
     chosen = _selection(tag, suite, q)
+    if selection:
+        chosen = await run_in_threadpool(selections.load, ctx.db, who, key, selection)
     found = await run_in_threadpool(manual.preview, ctx.db, who, key, chosen, PREVIEW)
+    saved = await run_in_threadpool(selections.list_saved, ctx.db, who, key)
     return render(
         request,
         "manual_new.html",
@@ -90,6 +100,8 @@ async def new_manual_launch(
         crumbs=[(project.name, f"/projects/{key}"), ("Run manually", None)],
         project=project,
         chosen=chosen,
+        selection=selection or "",
+        saved=saved,
         searched=not chosen.empty,
         candidates=found[:PREVIEW],
         more=len(found) > PREVIEW,
@@ -106,16 +118,36 @@ async def create_manual_launch(
     tag: Short = "",
     suite: Short = "",
     q: Short = "",
+    selection: Short = "",
     name: Short = "",
     environment: Short = "",
     assignee: Short = "",
 ) -> Response:
     security.check_csrf(request, csrf)
     params = ManualLaunchParams(name=blank(name), environment=blank(environment), assignee=blank(assignee))
-    made = await run_in_threadpool(
-        manual.create, ctx.db, who, key, _selection(tag, suite, q), params, ctx.settings.base_url
-    )
+    chosen = _selection(tag, suite, q)
+    if selection:
+        chosen = await run_in_threadpool(selections.load, ctx.db, who, key, selection)
+    made = await run_in_threadpool(manual.create, ctx.db, who, key, chosen, params, ctx.settings.base_url)
     return RedirectResponse(present.link(f"/launches/{made.launch.id}/execute", done="created"), status_code=303)
+
+
+@router.post("/projects/{key}/manual/selections")
+async def save_selection(
+    request: Request,
+    key: str,
+    ctx: ContextDep,
+    who: SignedInDep,
+    csrf: Csrf = "",
+    selection_name: Short = "",
+    tag: Short = "",
+    suite: Short = "",
+    q: Short = "",
+) -> Response:
+    """Keep the criteria on screen under a name, to start the same manual launch again."""
+    security.check_csrf(request, csrf)
+    await run_in_threadpool(selections.save, ctx.db, who, key, selection_name.strip(), _selection(tag, suite, q))
+    return RedirectResponse(present.link(f"/projects/{key}/manual", selection=selection_name.strip()), status_code=303)
 
 
 # -- working through it ------------------------------------------------------------------
