@@ -204,3 +204,24 @@ def test_a_viewer_cannot_record_and_unknown_runs_are_not_found(
         == 403
     )
     assert client.post("/api/v1/case-runs/999999/manual-result", data={"status": "passed"}).status_code == 404
+
+
+def test_watchers_see_a_manual_result_in_the_live_feed(
+    client: TestClient, maint: dict[str, str], tests_: dict[str, int]
+) -> None:
+    """Progress and counters of a manual launch reach everyone watching its feed."""
+    from tests.api.test_events import sse
+
+    made = create(client, maint, tag="smoke").json()
+    launch_id = made["launch"]["id"]
+    url = f"/api/v1/launches/{launch_id}/stream"
+    before = sse(client.get(url, params={"timeout": 0.3, "interval": 0.1}).text)
+    assert before[0][0] == "progress" and before[0][1]["progress"] == 0
+    last = max(int(i) for _, _, i in before if i)
+
+    run = next(r for r in made["case_runs"] if r["full_name"].endswith("checkout"))
+    recorded = client.post(f"/api/v1/case-runs/{run['id']}/manual-result", data={"status": "passed"})
+    assert recorded.status_code == 200, recorded.text
+    after = sse(client.get(url, params={"timeout": 0.3, "interval": 0.1}, headers={"Last-Event-ID": str(last)}).text)
+    progress = after[0][1]
+    assert (progress["summary"]["passed"], progress["summary"]["running"], progress["progress"]) == (1, 1, 50.0)
