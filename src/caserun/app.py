@@ -14,6 +14,7 @@ from caserun.api import case_runs, errors, events, hardening, launches, meta, pr
 from caserun.api import defects as defects_api
 from caserun.api import exports as exports_api
 from caserun.api import history as history_api
+from caserun.api import idempotency as idempotency_keys
 from caserun.api import manual as manual_api
 from caserun.api import patterns as patterns_api
 from caserun.api import quarantine as quarantine_api
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(webhooks_api.router)
     app.include_router(manual_api.router)
     web.install(app, _secret_key(settings))
+    idempotency_keys.install(app)  # inside hardening: body limits come first
     hardening.install(app)
     return app
 

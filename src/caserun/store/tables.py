@@ -407,3 +407,22 @@ webhook_delivery = Table(
     Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
     Index("ix_webhook_delivery_webhook", "webhook_id", "created_at"),
 )
+
+idempotency_record = Table(
+    "idempotency_record",
+    metadata,
+    # the answer to a create request sent with an Idempotency-Key, replayed when the same
+    # caller sends the same request again (routes without a key of their own)
+    Column("id", Id, primary_key=True),
+    Column("caller", String(64), nullable=False),  # sha256 of the credentials
+    Column("key", String(128), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),  # NULL while the first request is being answered
+    Column("content_type", String(200)),
+    Column("body", Text),
+    Column("created_at", Time, nullable=False),
+    UniqueConstraint("caller", "key", name="uq_idempotency_record_caller_key"),
+    Index("ix_idempotency_record_created", "created_at"),
+)
