@@ -24,12 +24,30 @@ def _config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to call on every start."""
+    """Bring the schema to ``revision``; safe to call on every start.
+
+    On SQLite, foreign keys are switched off while migrations run (Alembic's advice): a
+    migration that rebuilds a table drops the old one, and with foreign keys on that drop
+    deletes its rows first and cascades into every table that references it. The
+    references are checked once the migrations are done; a violation stops the upgrade.
+    """
     config = _config()
     with engine.connect().execution_options(caserun_write=True) as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-        conn.commit()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} broken references, first: {broken[0]}")
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current(engine: Engine) -> str | None:

@@ -19,9 +19,10 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("launch") as batch:
-        batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("kept", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # plain ADD COLUMN: a batch "move and copy" of launch would, on SQLite, drop the old
+    # table and cascade that delete into every case run
+    op.add_column("launch", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("launch", sa.Column("kept", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "share_link",
         sa.Column("id", Id, nullable=False),

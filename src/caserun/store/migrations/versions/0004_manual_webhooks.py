@@ -20,20 +20,19 @@ Time = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("test_case") as batch:
-        batch.add_column(sa.Column("description", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("preconditions", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("steps", sa.JSON(none_as_null=True), nullable=True))
-        batch.add_column(sa.Column("priority", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("tags", sa.JSON(none_as_null=True), nullable=True))
-        batch.add_column(sa.Column("lifecycle", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("definition_updated_at", Time, nullable=True))
-    with op.batch_alter_table("launch") as batch:
-        batch.add_column(sa.Column("assignee", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("request_hash", sa.String(length=64), nullable=True))
-    with op.batch_alter_table("case_run") as batch:
-        batch.add_column(sa.Column("step_results", sa.JSON(none_as_null=True), nullable=True))
-        batch.add_column(sa.Column("executed_by", sa.String(length=200), nullable=True))
+    # plain ADD COLUMN (no batch table rebuild): cheap on a million case runs, and never a
+    # DROP TABLE whose implicit delete could cascade on SQLite
+    op.add_column("test_case", sa.Column("description", sa.Text(), nullable=True))
+    op.add_column("test_case", sa.Column("preconditions", sa.Text(), nullable=True))
+    op.add_column("test_case", sa.Column("steps", sa.JSON(none_as_null=True), nullable=True))
+    op.add_column("test_case", sa.Column("priority", sa.String(length=16), nullable=True))
+    op.add_column("test_case", sa.Column("tags", sa.JSON(none_as_null=True), nullable=True))
+    op.add_column("test_case", sa.Column("lifecycle", sa.String(length=16), nullable=True))
+    op.add_column("test_case", sa.Column("definition_updated_at", Time, nullable=True))
+    op.add_column("launch", sa.Column("assignee", sa.String(length=200), nullable=True))
+    op.add_column("launch", sa.Column("request_hash", sa.String(length=64), nullable=True))
+    op.add_column("case_run", sa.Column("step_results", sa.JSON(none_as_null=True), nullable=True))
+    op.add_column("case_run", sa.Column("executed_by", sa.String(length=200), nullable=True))
     op.create_index("ix_case_run_retry_of", "case_run", ["retry_of_id"], unique=False)
     op.create_index("ix_test_stats_streak_run", "test_stats", ["streak_run_id"], unique=False)
     op.create_table(
