@@ -286,3 +286,12 @@ def test_a_signed_in_browser_follows_the_feed_of_another_process(
     assert ["case_run", "test_checkout", "running", run_id] in seen
     assert ["case_run", "test_checkout", "passed", run_id] in seen
     assert seen[0][0] == "progress" and seen[-1][:3] == ["end", None, "completed"]
+
+
+def test_the_feed_calls_a_launch_stale_when_the_sweeper_would_stop_it(tmp_path: Path) -> None:
+    from caserun.service import live
+    from caserun.settings import Settings
+
+    assert live.stale_after(Settings(data_dir=tmp_path, inactivity_timeout_s=600)) == 600
+    # with the sweeper off, the feed still marks silence, after its own default
+    assert live.stale_after(Settings(data_dir=tmp_path, inactivity_timeout_s=0)) == live.STALE_AFTER_S

@@ -13,13 +13,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, select, text, update
 
 from caserun.analysis.flakiness import RECENT_KEEP, Run, score, verdict
 from caserun.store import bulk
 from caserun.store.tables import case_run, launch, test_stats
 
 CHUNK = 5000
+#: tests rebuilt per read (their whole histories are in memory at once)
+REBUILD_CHUNK = 200
 #: advisory-lock namespace of per-project statistics updates (PostgreSQL)
 _STATS_LOCK = 0x5747_0000_0000
 _DECIDED = ("passed", "failed")
@@ -156,9 +158,13 @@ def _write(conn: Connection, inserted: list[dict[str, Any]], updated: list[dict[
 
 
 def rebuild(conn: Connection, project_id: int, test_case_ids: Iterable[int]) -> None:
-    """Recompute tests' statistics from their whole history (after a merge)."""
-    for tc in test_case_ids:
-        conn.execute(delete(test_stats).where(test_stats.c.test_case_id == tc))
+    """Recompute tests' statistics from their whole history (after a merge, a deleted
+    launch, a status change): per chunk of tests, one delete, one read of their final runs
+    in time order, one bulk insert."""
+    ids = sorted(set(test_case_ids))
+    for start in range(0, len(ids), REBUILD_CHUNK):
+        chunk = ids[start : start + REBUILD_CHUNK]
+        conn.execute(delete(test_stats).where(bulk.one_of(conn, test_stats.c.test_case_id, chunk)))
         query = (
             select(
                 case_run.c.id,
@@ -172,18 +178,21 @@ def rebuild(conn: Connection, project_id: int, test_case_ids: Iterable[int]) -> 
             )
             .join(launch, launch.c.id == case_run.c.launch_id)
             .where(
-                case_run.c.test_case_id == tc,
+                bulk.one_of(conn, case_run.c.test_case_id, chunk),
                 case_run.c.is_final,
                 case_run.c.status != "running",
                 launch.c.status != "running",
             )
-            .order_by(case_run.c.started_at, case_run.c.id)
+            .order_by(case_run.c.test_case_id, case_run.c.started_at, case_run.c.id)
         )
-        stats = _fresh(project_id, tc)
-        seen = False
+        rebuilt: dict[int, dict[str, Any]] = {}
         for run in conn.execute(query).mappings():
+            tc = int(run["test_case_id"])
+            stats = rebuilt.get(tc)
+            if stats is None:
+                stats = rebuilt[tc] = _fresh(project_id, tc)
             apply(stats, run, int(run["launch_id"]), run["commit_sha"])
-            seen = True
-        if seen:
-            stats["updated_at"] = datetime.now(UTC)
-            conn.execute(insert(test_stats), [stats])
+        now = datetime.now(UTC)
+        for stats in rebuilt.values():
+            stats["updated_at"] = now
+        bulk.insert_rows(conn, test_stats, list(rebuilt.values()))

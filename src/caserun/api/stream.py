@@ -54,8 +54,14 @@ async def stream_launch(
         float | None, Query(gt=0, le=86400, description="end the stream after this many seconds")
     ] = None,
     stale_after: Annotated[
-        float, Query(gt=0, le=7 * 86400, description="seconds without activity after which a running launch is stale")
-    ] = live.STALE_AFTER_S,
+        float | None,
+        Query(
+            gt=0,
+            le=7 * 86400,
+            description="seconds without activity after which a running launch is stale "
+            "(default: the server's CASERUN_STALE_AFTER, after which the sweeper stops it)",
+        ),
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """A ``text/event-stream`` of the launch: ``progress`` (status, summary and progress in
@@ -71,7 +77,8 @@ async def stream_launch(
     start = after
     if last_event_id and last_event_id.strip().isdigit():
         start = max(start, int(last_event_id.strip()))
-    cursor = live.Cursor(last_id=start, stale_after=stale_after)
+    # stale in the feed means what the sweeper acts on, unless the caller asks otherwise
+    cursor = live.Cursor(last_id=start, stale_after=stale_after or live.stale_after(ctx.settings))
     cursor.last_activity = await run_in_threadpool(live.last_activity, ctx.db, launch_id)
     deadline = time.monotonic() + timeout if timeout else None
 

@@ -121,24 +121,28 @@ def import_reports(
     are unpacked first, into a scratch directory removed at the end."""
     if params.idempotency_key:
         params = replace(params, request_hash=import_hash(params, files, attachments))
-    try:
-        return _unpack_and_import(
-            db,
-            blobs,
-            principal,
-            project_key,
-            files,
-            attachments,
-            params,
-            base_url=base_url,
-            max_attachment_bytes=max_attachment_bytes,
-            archive_limits=archive_limits,
-        )
-    except IntegrityError:
-        winner = idempotent_winner(db, project_key, params)
-        if winner is None:
-            raise
-        return LaunchView.from_row(winner, project_key, base_url), False
+    with ExitStack() as stack:
+        if any(f.archive for f in files):
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caserun-archive-")))
+            limits = archive_limits or ArchiveLimits(max_bytes=4 * 1024**3)
+            files, attachments = _unpack_all(files, attachments, scratch, limits)
+        try:
+            return _import(
+                db,
+                blobs,
+                principal,
+                project_key,
+                files,
+                attachments,
+                params,
+                base_url=base_url,
+                max_attachment_bytes=max_attachment_bytes,
+            )
+        except IntegrityError:
+            winner = idempotent_winner(db, project_key, params)
+            if winner is None:
+                raise
+            return LaunchView.from_row(winner, project_key, base_url), False
 
 
 def import_hash(params: LaunchParams, files: Sequence[ReportFile], attachments: Mapping[str, Path]) -> str:
@@ -160,37 +164,6 @@ def _file_sha256(path: Path) -> str:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _unpack_and_import(
-    db: Database,
-    blobs: BlobStore,
-    principal: Principal,
-    project_key: str,
-    files: Sequence[ReportFile],
-    attachments: Mapping[str, Path],
-    params: LaunchParams,
-    *,
-    base_url: str,
-    max_attachment_bytes: int,
-    archive_limits: ArchiveLimits | None,
-) -> tuple[LaunchView, bool]:
-    with ExitStack() as stack:
-        if any(f.archive for f in files):
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caserun-archive-")))
-            limits = archive_limits or ArchiveLimits(max_bytes=4 * 1024**3)
-            files, attachments = _unpack_all(files, attachments, scratch, limits)
-        return _import(
-            db,
-            blobs,
-            principal,
-            project_key,
-            files,
-            attachments,
-            params,
-            base_url=base_url,
-            max_attachment_bytes=max_attachment_bytes,
-        )
 
 
 def _import(

@@ -26,6 +26,7 @@ from caserun.domain.model import LaunchStatus, Role
 from caserun.errors import NotFound
 from caserun.service.auth import Principal
 from caserun.service.views import CaseRunRow, LaunchView
+from caserun.settings import Settings
 from caserun.store import case_runs, launches, projects
 from caserun.store.engine import Database
 from caserun.store.tables import case_run, test_case
@@ -33,8 +34,14 @@ from caserun.store.tables import case_run, test_case
 PAGE = 500
 #: running case runs a watcher keeps an eye on; more than this are picked up on reconnect
 MAX_WATCHED = 2000
-#: a running launch with no test started or finished for this long is marked stale
+#: stale after this long when the server's sweeper is off (``CASERUN_STALE_AFTER=0``)
 STALE_AFTER_S = 1800.0
+
+
+def stale_after(settings: Settings) -> float:
+    """The inactivity after which the feed calls a running launch stale: the sweeper's."""
+    return float(settings.inactivity_timeout_s) or STALE_AFTER_S
+
 
 _COLUMNS = (
     case_run.c.id,

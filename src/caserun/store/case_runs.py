@@ -34,6 +34,11 @@ SORTS: dict[str, Any] = {
 }
 
 
+#: built once: building an alias per call cost ~7 ms in the live-events profile
+_LATER = aliased(case_run, name="later")
+_EARLIER = aliased(case_run, name="earlier")
+
+
 @dataclass(frozen=True, slots=True)
 class CaseRunFilter:
     status: list[str] | None = None
@@ -81,7 +86,7 @@ def settle_attempts(conn: Connection, launch_id: int) -> None:
     Needed only when one test arrived in several pieces (pytest's duplicate testcases, a
     retry streamed later); a single multi-attempt result is settled in memory.
     """
-    later = aliased(case_run)
+    later = _LATER
     conn.execute(
         update(case_run)
         .where(
@@ -95,7 +100,7 @@ def settle_attempts(conn: Connection, launch_id: int) -> None:
         )
         .values(is_final=False)
     )
-    earlier = aliased(case_run)
+    earlier = _EARLIER
     conn.execute(
         update(case_run)
         .where(
