@@ -170,6 +170,12 @@ def test_external_entity_is_never_read(tmp_path: Path) -> None:
     assert "TOP-SECRET" not in str(error)
 
 
+def test_doctype_is_refused_before_parsing_in_any_encoding(tmp_path: Path) -> None:
+    doc = '<?xml version="1.0" encoding="UTF-16"?>\n<!-- made by hand -->\n<!DOCTYPE t [<!ENTITY a "b">]>\n<testsuite/>'
+    error = _expect_error(tmp_path, doc.encode("utf-16"), "not allowed")
+    assert error.line == 3
+
+
 def test_pytest_rerunfailures_duplicates_become_failed_then_final_attempts(tmp_path: Path) -> None:
     # what pytest 9 + pytest-rerunfailures write for `--reruns 1 --junitxml` (captured here):
     # the rerun attempt is a bare <testcase/>, its failure is not written
