@@ -218,41 +218,50 @@ def _flaky_candidates(conn: Connection, launch_ids: list[int], min_score: int) -
     """Tests that failed in these launches and whose score *could* reach ``min_score``.
 
     Counts in SQL bound the score from above (``flakiness.score_bound``): a test with one
-    stray failure among thirty passes cannot reach 20, so its runs are never read. Two
-    grouped scans of the window's launches (index ``launch, status``; the rows of one
-    launch lie together): the failed attempts before a final result, and per test the
-    decided final runs and how many of them failed.
+    stray failure among thirty passes cannot reach 20, so its runs are never read. Only
+    failures are scanned across the window (index ``launch, status``): per test, its failed
+    final runs and its failed earlier attempts. The decided final runs are then counted for
+    those tests alone, by ``(launch, test)`` (the unique index), so the passing majority of
+    a large suite is never read.
     """
-    earlier = {
-        int(tc): int(n)
-        for tc, n in conn.execute(
-            select(case_run.c.test_case_id, func.count())
-            .where(case_run.c.launch_id.in_(launch_ids), case_run.c.status == "failed", ~case_run.c.is_final)
-            .group_by(case_run.c.test_case_id)
+    fails: dict[int, int] = {}
+    earlier: dict[int, int] = {}
+    for tc, final, n in conn.execute(
+        select(case_run.c.test_case_id, case_run.c.is_final, func.count())
+        .where(case_run.c.launch_id.in_(launch_ids), case_run.c.status == "failed")
+        .group_by(case_run.c.test_case_id, case_run.c.is_final)
+    ):
+        (fails if final else earlier)[int(tc)] = int(n)
+    failing = sorted(set(fails) | set(earlier))
+    decided: dict[int, int] = {}
+    for start in range(0, len(failing), 500):
+        decided.update(
+            (int(tc), int(n))
+            for tc, n in conn.execute(
+                # status is counted, not filtered: a filter on it makes SQLite pick the
+                # (launch, status) index and read every passing run of the window
+                select(
+                    case_run.c.test_case_id, func.sum(case((case_run.c.status.in_(("passed", "failed")), 1), else_=0))
+                )
+                .where(
+                    case_run.c.launch_id.in_(launch_ids),
+                    case_run.c.test_case_id.in_(failing[start : start + 500]),
+                    case_run.c.is_final,
+                )
+                .group_by(case_run.c.test_case_id)
+            )
         )
-    }
-    failed = func.sum(case((case_run.c.status == "failed", 1), else_=0))
-    finals = conn.execute(
-        select(case_run.c.test_case_id, func.count(), failed)
-        .where(
-            case_run.c.launch_id.in_(launch_ids),
-            case_run.c.status.in_(("passed", "failed")),
-            case_run.c.is_final,
-        )
-        .group_by(case_run.c.test_case_id)
-    )
     repeated_commits = conn.execute(
         select(func.count(launch.c.id) - func.count(func.distinct(launch.c.commit_sha))).where(
             launch.c.id.in_(launch_ids), launch.c.commit_sha.is_not(None)
         )
     ).scalar_one()
     floor = max(min_score, 1)
-    return sorted(
-        int(tc)
-        for tc, runs, fails in finals
-        if (fails or int(tc) in earlier)
-        and score_bound(int(runs), int(fails or 0), earlier.get(int(tc), 0), bool(repeated_commits)) >= floor
-    )
+    return [
+        tc
+        for tc in failing
+        if score_bound(decided.get(tc, 0), fails.get(tc, 0), earlier.get(tc, 0), bool(repeated_commits)) >= floor
+    ]
 
 
 def flaky_in_launches(
