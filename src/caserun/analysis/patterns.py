@@ -76,6 +76,15 @@ def nearest(signature: Signature, pool: Sequence[_Pattern]) -> _Pattern | None:
     return best
 
 
+#: a failed run, its signature and the signature's digest (a sha256, so computed once)
+_Signed = tuple[RowMapping, Signature, str]
+
+
+def _signed(row: RowMapping) -> _Signed:
+    sig = signatures.compute(row["failure_exception"], row["failure_message"], row["stack_trace"])
+    return row, sig, sig.digest
+
+
 class _Assigner:
     def __init__(self, conn: Connection, project_id: int, launch_id: int) -> None:
         self.conn = conn
@@ -94,15 +103,12 @@ class _Assigner:
         return self.pools[exception]
 
     def chunk(self, rows: list[RowMapping]) -> None:
-        signed = [
-            (row, signatures.compute(row["failure_exception"], row["failure_message"], row["stack_trace"]))
-            for row in rows
-        ]
+        signed = [_signed(row) for row in rows]
         groups: dict[str, list[RowMapping]] = defaultdict(list)
         by_digest: dict[str, Signature] = {}
-        for row, sig in signed:
-            groups[sig.digest].append(row)
-            by_digest.setdefault(sig.digest, sig)
+        for row, sig, digest in signed:
+            groups[digest].append(row)
+            by_digest.setdefault(digest, sig)
         unknown = [d for d in by_digest if d not in self.memo]
         if unknown:
             for found in store.by_signatures(self.conn, self.project_id, unknown):
@@ -144,12 +150,12 @@ class _Assigner:
                 placeholder.id, placeholder.defect_id, placeholder.new = stored.id, stored.defect_id, stored.new
         self._write(signed)
 
-    def _write(self, signed: list[tuple[RowMapping, Signature]]) -> None:
+    def _write(self, signed: list[_Signed]) -> None:
         run_rows: list[dict[str, Any]] = []
         counts: dict[int, list[Any]] = {}
-        for row, sig in signed:
-            pattern = self.memo[sig.digest]
-            run_rows.append({"rid": int(row["id"]), "sig": sig.digest, "pid": pattern.id, "new": pattern.new})
+        for row, _sig, digest in signed:
+            pattern = self.memo[digest]
+            run_rows.append({"rid": int(row["id"]), "sig": digest, "pid": pattern.id, "new": pattern.new})
             seen = counts.setdefault(pattern.id, [0, row["started_at"], row["started_at"], pattern])
             seen[0] += 1
             seen[1] = min(seen[1], row["started_at"])
@@ -200,13 +206,14 @@ def group(sigs: Sequence[Signature]) -> list[int]:
     out: list[int] = []
     made = 0
     for sig in sigs:
-        found = memo.get(sig.digest) or nearest(sig, pools[sig.exception][: store.CANDIDATES])
+        digest = sig.digest
+        found = memo.get(digest) or nearest(sig, pools[sig.exception][: store.CANDIDATES])
         if found is None:
             found = _Pattern(id=made, signature=sig, defect_id=None, new=True)
             made += 1
         else:
             pools[sig.exception].remove(found)
         pools[sig.exception].insert(0, found)  # most recently seen first, as the database orders them
-        memo.setdefault(sig.digest, found)
+        memo.setdefault(digest, found)
         out.append(found.id)
     return out

@@ -15,13 +15,18 @@ A signature has three parts, joined one per line into its *template*:
 
 The signature is the sha256 of the template. Two failures with equal templates are one
 pattern; ``similarity`` scores near-duplicates (used by :mod:`caserun.analysis.patterns`).
+
+Cost: the failures of a launch repeat themselves (runner frames in every trace, one message
+across a test's parameters), so each distinct frame line, frame and message line is read
+once and memoised (at most ``MEMO_SIZE`` of each, none longer than ``MEMO_TEXT``
+characters); ``compute`` memoises whole failures. The memos change no result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -31,6 +36,10 @@ MESSAGE_LINES = 4
 MESSAGE_CHARS = 400
 #: a trace longer than this is read as its head and tail (innermost Python frames are last)
 TRACE_WINDOW = 64_000
+#: frame lines and frames recur across a launch's traces: up to this many distinct ones of
+#: at most ``MEMO_TEXT`` characters are parsed and judged once (longer ones every time)
+MEMO_SIZE = 8192
+MEMO_TEXT = 1000
 
 Mask = tuple[re.Pattern[str], str]
 
@@ -121,6 +130,14 @@ def exception_of(declared: str | None, message: str | None, trace: str | None) -
     return ""
 
 
+def _mask_line(line: str) -> str:
+    """``mask``, once per distinct line (a broken test's message recurs across its runs)."""
+    return _mask_once(line) if len(line) <= MEMO_TEXT else mask(line)
+
+
+_mask_once = lru_cache(maxsize=MEMO_SIZE)(mask)
+
+
 def _short(name: str) -> str:
     """``java.lang.AssertionError`` and ``AssertionError`` are one type: keep the last name."""
     return name.rsplit(".", 1)[-1] or name
@@ -141,7 +158,7 @@ def normalise_message(message: str | None, exception: str) -> str:
             lines[0] = (lines[0][: len(lines[0]) - len(head)] + head[match.end() :]).strip()
             if not lines[0]:
                 lines.pop(0)
-    text = " | ".join(mask(line) for line in lines[:MESSAGE_LINES])
+    text = " | ".join(_mask_line(line) for line in lines[:MESSAGE_LINES])
     return text[:MESSAGE_CHARS]
 
 
@@ -158,9 +175,9 @@ class Frame:
     def key(self) -> str:
         """The frame as it enters a signature: no line numbers, no machine-specific path."""
         function = _DIGITS.sub("<n>", self.function)
-        tail = _basename(self.file)
         if self.language in ("java", "dotnet") or (self.language == "go" and function):
             return function
+        tail = _basename(self.file)
         return f"{tail}:{function}" if function else tail
 
 
@@ -168,9 +185,14 @@ _DIGITS = re.compile(r"\d+")
 _PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<fn>\S+)')
 _PYTEST_LOCATION = re.compile(r"^(?P<file>[^\s:][^:\n]*\.py):\d+:(?: in (?P<fn>[\w<>.]+))?")
 _PY_DEF = re.compile(r"^\s*(?:async\s+)?def (?P<fn>\w+)\s*\(")
-_AT = re.compile(r"^\s*at (?P<rest>.+?)\s*$")
+#: ``rest`` is the text after ``at`` up to its last non-blank (``.*\S``; a blank ``.`` if none):
+#: what a lazy ``.+?\s*$`` matches, without retrying the end at every character
+_AT = re.compile(r"^\s*at (?P<rest>.*\S|.)\s*$")
 _JS_CALL = re.compile(r"^(?:async )?(?:(?P<fn>.+?) \((?P<loc>[^()]*(?:\([^()]*\))?[^()]*)\)|(?P<bare>\S+))$")
 _JS_LOC = re.compile(r"^(?P<file>.+?):\d+(?::\d+)?$")
+_JS_LINE_COLUMN = re.compile(r":\d+:\d+$")
+_JS_AT_END = re.compile(r":\d+:\d+\)?$")
+_NOT_JS_FILE = re.compile(r"\.(?:java|kt|cs)$")
 _VITEST = re.compile(r"^\s*\u276f (?:(?P<fn>[^\s:]+) )?(?P<file>\S+?):\d+:\d+\s*$")
 _JS_FIREFOX = re.compile(r"^\s*(?P<fn>[^@\s]*)@(?P<file>\S+?):\d+:\d+\s*$")
 _JAVA_CALL = re.compile(r"^(?:[\w.\-]+/+)?(?P<fn>[\w$.<>\[\]/-]+)\((?P<src>[^()]*)\)$")
@@ -181,11 +203,12 @@ _DOTNET_CALL = re.compile(r"^(?P<fn>[^\s(]+)\((?P<args>[^)]*)\)(?: in (?P<file>.
 _GO_FUNC = re.compile(r"^(?:panic\(|(?P<fn>(?:[\w.\-/]|\(\*?\w+\))+)\().*\)$")
 _GO_FILE = re.compile(r"^\s+(?P<file>\S+\.go):\d+(?: \+0x[0-9a-f]+)?\s*$")
 _GO_LOCATION = re.compile(r"(?P<file>[\w./\\-]+\.go):\d+")
+_URL_SCHEME = re.compile(r"^(?:file|webpack(?:-internal)?)://+")
 
 
 def _basename(path: str) -> str:
     """Checkouts differ between machines (``/home/runner/work/…``, ``C:\\build\\…``): keep the file name."""
-    cleaned = re.sub(r"^(?:file|webpack(?:-internal)?)://+", "", path).split("?", 1)[0].replace("\\", "/")
+    cleaned = _URL_SCHEME.sub("", path).split("?", 1)[0].replace("\\", "/")
     return cleaned.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -197,17 +220,22 @@ def _js_frame(rest: str) -> Frame | None:
     if loc in ("<anonymous>", "native", "native code"):
         return Frame("js", loc, match.group("fn") or "")
     located = _JS_LOC.match(loc or "")
-    if not located or (match.group("bare") and not re.search(r":\d+:\d+$", loc or "")):
+    if not located or (match.group("bare") and not _JS_LINE_COLUMN.search(loc or "")):
         return None
     file = located.group("file")
-    if re.search(r"\.(?:java|kt|cs)$", file):
+    if _NOT_JS_FILE.search(file):
         return None
     return Frame("js", file, match.group("fn") or "")
 
 
 def _at_frame(rest: str) -> Frame | None:
+    """``_read_at_frame``, read once per distinct line (runner frames recur in every trace)."""
+    return _read_at_frame_once(rest) if len(rest) <= MEMO_TEXT else _read_at_frame(rest)
+
+
+def _read_at_frame(rest: str) -> Frame | None:
     """A line ``at …``: JavaScript (V8), Java/JVM or .NET, told apart by what is in the parentheses."""
-    if re.search(r":\d+:\d+\)?$", rest) or rest.endswith(("(<anonymous>)", "(native)")):
+    if _JS_AT_END.search(rest) or rest.endswith(("(<anonymous>)", "(native)")):
         return _js_frame(rest)
     if " in " in rest and ":line " in rest:
         dotnet = _DOTNET_CALL.match(rest)
@@ -221,6 +249,9 @@ def _at_frame(rest: str) -> Frame | None:
     return _js_frame(rest)
 
 
+_read_at_frame_once = lru_cache(maxsize=MEMO_SIZE)(_read_at_frame)
+
+
 def _window(trace: str) -> str:
     if len(trace) <= TRACE_WINDOW:
         return trace
@@ -229,30 +260,33 @@ def _window(trace: str) -> str:
 
 
 def _scan(window: str) -> Iterator[Frame]:
-    """Frames in the order the trace lists them (Python's outermost first)."""
+    """Frames in the order the trace lists them (Python's outermost first). Each pattern is
+    tried only on a line holding the text it needs (most lines of a trace are no frame)."""
     last_def = ""
     previous = ""
     for line in window.splitlines():
         if not line.strip():
             continue
-        if match := _PY_FRAME.match(line):
+        if 'File "' in line and (match := _PY_FRAME.match(line)):
             yield Frame("python", match.group("file"), match.group("fn"))
-        elif match := _PYTEST_LOCATION.match(line):
+        elif ".py:" in line and (match := _PYTEST_LOCATION.match(line)):
             yield Frame("python", match.group("file"), match.group("fn") or last_def)
             last_def = ""
-        elif match := _PY_DEF.match(line):
+        elif "def " in line and (match := _PY_DEF.match(line)):
             last_def = match.group("fn")
-        elif match := _AT.match(line):
+        elif "at " in line and (match := _AT.match(line)):
             frame = _at_frame(match.group("rest"))
             if frame:
                 yield frame
-        elif (match := _VITEST.match(line)) or (match := _JS_FIREFOX.match(line)):
+        elif ("\u276f" in line and (match := _VITEST.match(line))) or (
+            "@" in line and (match := _JS_FIREFOX.match(line))
+        ):
             yield Frame("js", match.group("file"), match.group("fn") or "")
-        elif match := _GO_FILE.match(line):
+        elif ".go:" in line and (match := _GO_FILE.match(line)):
             caller = _GO_FUNC.match(previous.strip())
             function = (caller.group("fn") or "panic") if caller else ""
             yield Frame("go", match.group("file"), function.rsplit("/", 1)[-1])
-        elif match := _GO_LOCATION.search(line):
+        elif ".go:" in line and (match := _GO_LOCATION.search(line)):
             yield Frame("go", match.group("file"), "")
         previous = line
 
@@ -264,15 +298,14 @@ def parse_frames(trace: str) -> list[Frame]:
     return list(reversed(python)) + [f for f in frames if f.language != "python"]
 
 
-def _innermost_first(trace: str) -> Iterator[Frame]:
+def _innermost_first(trace: str) -> Iterable[Frame]:
     """``parse_frames``, lazily when the trace can hold no Python frame (those come
     outermost first, so they need the whole trace): a signature needs only the first few
     application frames, and a 2 KB JVM trace is mostly runner frames below them."""
     window = _window(trace)
     if 'File "' in window or ".py:" in window:
-        yield from parse_frames(trace)
-    else:
-        yield from _scan(window)
+        return parse_frames(trace)
+    return _scan(window)
 
 
 _FRAMEWORK = {
@@ -315,15 +348,30 @@ def is_framework(frame: Frame) -> bool:
     return bool(rule.search(frame.file))
 
 
+def _app_key(frame: Frame) -> str | None:
+    """The frame's key, ``None`` for a framework frame; judged once per distinct frame."""
+    if len(frame.file) + len(frame.function) <= MEMO_TEXT:
+        return _judge_once(frame)
+    return _judge(frame)
+
+
+def _judge(frame: Frame) -> str | None:
+    """``None`` for a framework frame, else its key."""
+    return None if is_framework(frame) else frame.key
+
+
+_judge_once = lru_cache(maxsize=MEMO_SIZE)(_judge)
+
+
 def app_frames(trace: str | None, limit: int = SIGNATURE_FRAMES) -> list[str]:
     """The keys of the innermost ``limit`` frames that belong to the code under test."""
     if not trace:
         return []
     keys: list[str] = []
     for frame in _innermost_first(trace):
-        if is_framework(frame):
+        key = _app_key(frame)
+        if key is None:
             continue
-        key = frame.key
         if key and (not keys or keys[-1] != key):
             keys.append(key)
         if len(keys) >= limit:
