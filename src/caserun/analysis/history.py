@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, case, func, select
+from sqlalchemy.orm import aliased
 
 from caserun.analysis.flakiness import DEFAULT_WINDOW, Flakiness, Run, is_broken, score, score_bound
 from caserun.analysis.trends import Slowdown, detect, percentile
@@ -221,8 +222,8 @@ def _flaky_candidates(conn: Connection, launch_ids: list[int], min_score: int) -
     stray failure among thirty passes cannot reach 20, so its runs are never read. Only
     failures are scanned across the window (index ``launch, status``): per test, its failed
     final runs and its failed earlier attempts. The decided final runs are then counted for
-    those tests alone, by ``(launch, test)`` (the unique index), so the passing majority of
-    a large suite is never read.
+    those tests alone (:func:`_decided_counts`), so the passing majority of a large suite is
+    never read into Python.
     """
     fails: dict[int, int] = {}
     earlier: dict[int, int] = {}
@@ -233,24 +234,7 @@ def _flaky_candidates(conn: Connection, launch_ids: list[int], min_score: int) -
     ):
         (fails if final else earlier)[int(tc)] = int(n)
     failing = sorted(set(fails) | set(earlier))
-    decided: dict[int, int] = {}
-    for start in range(0, len(failing), 500):
-        decided.update(
-            (int(tc), int(n))
-            for tc, n in conn.execute(
-                # status is counted, not filtered: a filter on it makes SQLite pick the
-                # (launch, status) index and read every passing run of the window
-                select(
-                    case_run.c.test_case_id, func.sum(case((case_run.c.status.in_(("passed", "failed")), 1), else_=0))
-                )
-                .where(
-                    case_run.c.launch_id.in_(launch_ids),
-                    case_run.c.test_case_id.in_(failing[start : start + 500]),
-                    case_run.c.is_final,
-                )
-                .group_by(case_run.c.test_case_id)
-            )
-        )
+    decided = _decided_counts(conn, launch_ids, failing)
     repeated_commits = conn.execute(
         select(func.count(launch.c.id) - func.count(func.distinct(launch.c.commit_sha))).where(
             launch.c.id.in_(launch_ids), launch.c.commit_sha.is_not(None)
@@ -262,6 +246,25 @@ def _flaky_candidates(conn: Connection, launch_ids: list[int], min_score: int) -
         for tc in failing
         if score_bound(decided.get(tc, 0), fails.get(tc, 0), earlier.get(tc, 0), bool(repeated_commits)) >= floor
     ]
+
+
+def _decided_counts(conn: Connection, launch_ids: list[int], failing: list[int]) -> dict[int, int]:
+    """Passed or failed final runs in the launches, per failing test. PostgreSQL takes the
+    failing tests as a subquery (a hash join); SQLite is fastest probing ``(launch, test)``
+    for 500 tests at a time. Status is counted, not filtered: a filter on it makes SQLite
+    pick the ``(launch, status)`` index and read every passing run of the window."""
+    decided = func.sum(case((case_run.c.status.in_(("passed", "failed")), 1), else_=0))
+    query = select(case_run.c.test_case_id, decided).where(case_run.c.launch_id.in_(launch_ids), case_run.c.is_final)
+    if conn.dialect.name == "postgresql":
+        failed = aliased(case_run)
+        tests = select(failed.c.test_case_id).where(failed.c.launch_id.in_(launch_ids), failed.c.status == "failed")
+        query = query.where(case_run.c.test_case_id.in_(tests))
+        return {int(tc): int(n) for tc, n in conn.execute(query.group_by(case_run.c.test_case_id))}
+    counts: dict[int, int] = {}
+    for start in range(0, len(failing), 500):
+        chunk = query.where(case_run.c.test_case_id.in_(failing[start : start + 500]))
+        counts.update((int(tc), int(n)) for tc, n in conn.execute(chunk.group_by(case_run.c.test_case_id)))
+    return counts
 
 
 def flaky_in_launches(

@@ -11,6 +11,9 @@ finish time is its last activity, so its duration is not inflated by the hours o
 sweep`` sweeps once. Several server processes may sweep the same database at once: each
 launch is claimed with a conditional UPDATE inside the transaction that closes it, so it is
 closed exactly once.
+
+The same background task refreshes SQLite's planner statistics every
+``PLANNER_STATISTICS_EVERY_S`` (see ``Database.refresh_planner_statistics``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -34,6 +38,8 @@ log = logging.getLogger("caserun.sweeper")
 
 #: launches closed per transaction; the rest wait for the next batch
 BATCH = 50
+#: how often the background task refreshes SQLite's planner statistics
+PLANNER_STATISTICS_EVERY_S = 6 * 3600.0
 
 Clock = Callable[[], datetime]
 
@@ -104,6 +110,7 @@ async def background(db: Database, settings: Settings) -> AsyncIterator[None]:
 
 
 async def _loop(db: Database, every_s: float, stale_after_s: float, stop: asyncio.Event) -> None:
+    analyzed_at = 0.0  # monotonic seconds: the first pass refreshes the statistics
     while True:
         pause = every_s * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not security
         with suppress(TimeoutError):
@@ -114,3 +121,9 @@ async def _loop(db: Database, every_s: float, stale_after_s: float, stop: asynci
             await asyncio.to_thread(sweep, db, stale_after_s)
         except Exception:  # a failed sweep must not take the server down; the next one retries
             log.exception("sweeping stale launches failed")
+        if time.monotonic() - analyzed_at >= PLANNER_STATISTICS_EVERY_S:
+            analyzed_at = time.monotonic()
+            try:
+                await asyncio.to_thread(db.refresh_planner_statistics)
+            except Exception:  # noqa: BLE001 - statistics are an optimisation; the next pass retries
+                log.exception("refreshing planner statistics failed")

@@ -72,3 +72,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def refresh_planner_statistics(self) -> None:
+        """Give SQLite's query planner fresh table statistics (``sqlite_stat1``): without
+        them it may pick the ``(launch, status)`` index where ``(launch, test)`` is right.
+        ``analysis_limit`` samples each index, so this takes milliseconds on millions of
+        rows. PostgreSQL's autovacuum does the same by itself."""
+        if not is_sqlite(self.engine):
+            return
+        with self.write() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
