@@ -12,8 +12,6 @@ from rich.table import Table
 from caserun.cli.options import DatabaseOpt, DataDirOpt, OutputOpt, open_database, settings
 from caserun.cli.output import console, emit_json, fail
 from caserun.service import auth, projects
-from caserun.store import migrate
-from caserun.store.engine import Database
 
 project_app = typer.Typer(help="Manage projects.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -123,6 +121,8 @@ def _token_json(v: auth.TokenView) -> dict[str, object]:
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
     """Apply pending schema migrations."""
+    from caserun.store import migrate
+
     with open_database(settings(database, data_dir)):
         pass
     console.print(f"schema at {migrate.head()}")
@@ -131,6 +131,9 @@ def db_upgrade(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> Non
 @db_app.command("check")
 def db_check(database: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
     """Exit 1 unless the database schema is current and matches the code."""
+    from caserun.store import migrate
+    from caserun.store.engine import Database
+
     db = Database.from_url(settings(database, data_dir).db_url)
     try:
         current, head = migrate.current(db.engine), migrate.head()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from caserun.settings import Settings
-from caserun.store import migrate
-from caserun.store.engine import Database
+
+if TYPE_CHECKING:
+    from caserun.store.engine import Database
 
 DatabaseOpt = Annotated[
     str | None, typer.Option("--database", envvar="CASERUN_DATABASE_URL", help="SQLAlchemy database URL.")
@@ -30,7 +31,11 @@ def settings(database: str | None, data_dir: Path | None) -> Settings:
 
 @contextmanager
 def open_database(cfg: Settings) -> Iterator[Database]:
-    """The database the server would use, migrated to the current schema; closed after."""
+    """The database the server would use, migrated to the current schema; closed after.
+    (Alembic and the store are imported here: commands that talk to a server never need them.)"""
+    from caserun.store import migrate
+    from caserun.store.engine import Database
+
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(cfg.db_url)
     try:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from caserun.api.request_log import RequestLog, log_config
-from caserun.app import create_app
 from caserun.cli.options import DatabaseOpt, DataDirOpt, open_database, settings
 from caserun.cli.output import console, fail
-from caserun.service import auth, demo
 from caserun.settings import Settings
+
+if TYPE_CHECKING:
+    from caserun.api.request_log import RequestLog
+
+# The server's modules (FastAPI, uvicorn, the app) are imported when ``serve`` runs, not
+# when any ``caserun`` command starts: ``caserun upload`` in CI must not pay for them.
 
 LOG_FORMATS = ("text", "json")
 
@@ -37,6 +39,12 @@ def serve(
     and lets requests in flight finish (up to CASERUN_SHUTDOWN_GRACE, default 30s)."""
     if log_format not in LOG_FORMATS:
         fail(f"--log-format must be text or json, not {log_format!r}", 2)
+    import uvicorn
+
+    from caserun.api.request_log import RequestLog, log_config
+    from caserun.app import create_app
+    from caserun.service import auth, demo
+
     cfg = settings(database, data_dir)
     cfg = replace(cfg, host=host, port=port)
     with open_database(cfg) as db:
@@ -74,6 +82,9 @@ def _environment(cfg: Settings) -> dict[str, str]:
 
 def app_from_env() -> RequestLog:
     """The app for one of several worker processes (``caserun serve --workers N``)."""
+    from caserun.api.request_log import RequestLog
+    from caserun.app import create_app
+
     return RequestLog(create_app(Settings.from_env()))
 
 
