@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from caserun.api.deps import ContextDep, PrincipalDep
+from caserun.api.deps import Context, ContextDep, PrincipalDep
 from caserun.api.launches import ERRORS
 from caserun.errors import CaserunError, InvalidInput, PayloadTooLarge
 from caserun.ingest import events
 from caserun.service import events as events_service
+from caserun.service.auth import Principal
 from caserun.service.events import Outcome
 
 router = APIRouter(tags=["events"])
@@ -149,9 +150,18 @@ async def post_events(key: str, request: Request, ctx: ContextDep, who: Principa
     the token may not report to the project."""
     raw = await _body(request)
     ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() in NDJSON_TYPES
-    parsed, refused = await run_in_threadpool(_validate, raw, ndjson)
-    applied = await run_in_threadpool(
-        events_service.apply,
+    # parsing and recording in one trip to the thread pool: each trip waits for a thread and
+    # then for the event loop again, which a busy server feels on every batch
+    outcomes = await run_in_threadpool(_record, ctx, who, key, raw, ndjson)
+    results = [EventResult.model_validate(o, from_attributes=True) for o in outcomes]
+    accepted = sum(1 for o in outcomes if o.ok)
+    return EventResults(results=results, accepted=accepted, refused=len(outcomes) - accepted)
+
+
+def _record(ctx: Context, who: Principal, key: str, raw: bytes, ndjson: bool) -> list[Outcome]:
+    """The answers to a batch, in the order of its events: parsed, then applied."""
+    parsed, refused = _validate(raw, ndjson)
+    applied = events_service.apply(
         ctx.db,
         ctx.blobs,
         who,
@@ -160,10 +170,7 @@ async def post_events(key: str, request: Request, ctx: ContextDep, who: Principa
         base_url=ctx.settings.base_url,
         max_attachment_bytes=ctx.settings.max_attachment_bytes,
     )
-    outcomes = sorted(applied + refused, key=lambda o: o.index)
-    results = [EventResult.model_validate(o, from_attributes=True) for o in outcomes]
-    accepted = sum(1 for o in outcomes if o.ok)
-    return EventResults(results=results, accepted=accepted, refused=len(outcomes) - accepted)
+    return sorted(applied + refused, key=lambda o: o.index)
 
 
 @router.get("/api/v1/events/schema")

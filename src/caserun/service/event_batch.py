@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, Integer, RowMapping, bindparam, select, update
 
 from caserun.analysis import patterns
 from caserun.domain.model import Attempt, LaunchSource, LaunchStatus, Status
@@ -65,16 +65,15 @@ class Batch:
     touched: dict[int, list[int]] = field(default_factory=dict)
     #: launches where one test may now have several attempts (see ``settle``)
     resettle: set[int] = field(default_factory=set)
-    #: launches whose row this transaction holds (``lock``)
-    locked: set[int] = field(default_factory=set)
     #: launch rows by the reference events use, once locked
     launch_rows: dict[tuple[str | None, int | None], RowMapping] = field(default_factory=dict)
+    #: launches whose summary this batch changed by known amounts: launch id → status → change
+    counted: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def forget(self) -> None:
         """After a refused event: recorders may have counted attempts that were rolled back,
         and row locks taken inside the savepoint went with it."""
         self.recorders.clear()
-        self.locked.clear()
         self.launch_rows.clear()
 
     def handle(self, event: events.Event, index: int) -> Outcome:
@@ -89,36 +88,32 @@ class Batch:
     # launches
 
     def find_launch(self, event: events.CaseRunStarted | events.CaseRunFinished | events.LaunchFinished) -> RowMapping:
+        """The launch the event names, locked (``lock``) and read in one statement."""
         ref = (event.launch, event.launch_id)
         cached = self.launch_rows.get(ref)
         if cached is not None:
             return cached
         if event.launch_id is not None:
-            row = launches.get(self.conn, event.launch_id)
-            if row is not None and row["project_id"] != self.project.id:
-                row = None
+            params: dict[str, Any] = {"project_id": self.project.id, "launch_id": event.launch_id}
+            row = self.lock(_LOCK_BY_ID, params)
         else:
             assert event.launch is not None
-            row = launches.by_idempotency_key(self.conn, self.project.id, launch_key(event.launch))
+            params = {"project_id": self.project.id, "key": launch_key(event.launch)}
+            row = self.lock(_LOCK_BY_KEY, params)
         if row is None:
             raise NotFound(f"{event.launch_ref} not found in project {self.project.key} (send launch.started first)")
-        row = self.lock(row)
         self.launch_rows[ref] = row  # locked: nobody else changes it before this batch commits
         return row
 
-    def lock(self, row: RowMapping) -> RowMapping:
-        """Hold the launch row until this batch commits, and read it afresh.
+    def lock(self, query: Any, params: dict[str, Any]) -> RowMapping | None:
+        """Read the launch row and hold it until this batch commits (``SELECT … FOR UPDATE``).
 
         Batches for one launch (shards, a re-sent request) run one after the other from
-        here: each settles the launch's summary from the case runs it can see, and without
-        the lock two overlapping PostgreSQL transactions would each count without the
-        other's runs, the last commit winning. (SQLite writers are serial already.)"""
-        lid = int(row["id"])
-        if lid in self.locked:
-            return row
-        fresh = self.conn.execute(select(launch).where(launch.c.id == lid).with_for_update()).mappings().one()
-        self.locked.add(lid)
-        return fresh
+        here: each changes the launch's summary by what it wrote, and without the lock two
+        overlapping PostgreSQL transactions could each settle it without the other's
+        runs. (SQLite writers are serial already.)"""
+        row: RowMapping | None = self.conn.execute(query, params).mappings().first()
+        return row
 
     @staticmethod
     def check_open(row: RowMapping) -> None:
@@ -164,6 +159,7 @@ class Batch:
         self.launch_rows.clear()
         self.touched.pop(lid, None)
         self.resettle.discard(lid)
+        self.counted.pop(lid, None)
         self.recorders.pop(lid, None)
         return Outcome(index, 200, "finished", launch_id=lid, url=self.url(lid))
 
@@ -286,18 +282,32 @@ class Batch:
             self.attachments.register(self.conn)
             case_runs.insert_attachments(self.conn, files)
 
+    def count(self, launch_id: int, status: str, change: int) -> None:
+        """The launch's summary changes by ``change`` final runs of ``status`` (see ``settle``)."""
+        self.counted.setdefault(launch_id, dict.fromkeys(SUMMARY, 0))[status] += change
+
     def settle(self, launch_id: int) -> None:
         """Final attempts, the launch summary and failure patterns, once per launch and batch.
 
         Final attempts are recomputed only when a test may now have several attempts in the
-        launch (``resettle``): a test recorded again, or a retry that finished. A test's
-        only attempt is final as written, and the recount scans the whole launch."""
+        launch (``resettle``): a test recorded again, or a retry that finished; the summary
+        is then recounted from the launch's case runs (a scan of the whole launch). A test's
+        only attempt is final as written, so otherwise the batch knows what it changed
+        (``count``: new final runs, running runs that finished) and the summary moves by
+        those amounts in one statement, whatever the launch's size: the launch row is
+        locked, so it holds the counts of every batch before this one."""
         if launch_id not in self.touched:
             return
+        counted = self.counted.pop(launch_id, None)
         if launch_id in self.resettle:
             case_runs.settle_attempts(self.conn, launch_id)
             self.resettle.discard(launch_id)
-        launches.refresh_summary(self.conn, launch_id)
+            launches.refresh_summary(self.conn, launch_id)
+        elif counted is None:
+            launches.refresh_summary(self.conn, launch_id)
+        elif any(counted.values()):
+            changes = {f"add_{name}": counted[name] for name in SUMMARY}
+            self.conn.execute(_ADD_TO_SUMMARY, {"lid": launch_id, "add_total": sum(counted.values()), **changes})
         failed = self.touched.pop(launch_id)
         if failed:
             patterns.assign(self.conn, self.project.id, launch_id, failed)
@@ -306,6 +316,27 @@ class Batch:
         for launch_id in list(self.touched):
             self.settle(launch_id)
 
+
+#: the launch row by client id or by id, locked until the batch commits (``Batch.lock``)
+_LOCK_BY_KEY = (
+    select(launch)
+    .where(launch.c.project_id == bindparam("project_id"), launch.c.idempotency_key == bindparam("key"))
+    .with_for_update()
+)
+_LOCK_BY_ID = (
+    select(launch)
+    .where(launch.c.id == bindparam("launch_id"), launch.c.project_id == bindparam("project_id"))
+    .with_for_update()
+)
+
+#: the statuses a launch's summary counts (its ``total`` is their sum)
+SUMMARY = ("passed", "failed", "skipped", "blocked", "running")
+#: the summary moved by what a batch changed (``Batch.settle``)
+_ADD_TO_SUMMARY = (
+    update(launch)
+    .where(launch.c.id == bindparam("lid"))
+    .values({name: launch.c[name] + bindparam(f"add_{name}", type_=Integer) for name in (*SUMMARY, "total")})
+)
 
 #: the columns a finish sets, as one statement for any number of case runs
 _FINISHED = (

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import ARRAY, RowMapping, String, any_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from caserun.domain.model import Attempt, LaunchStatus, Status, TestResult
@@ -123,9 +123,9 @@ class _Group:
             row = rows[(event.launch, event.launch_id)]
             if not isinstance(row, CaserunError):
                 wanted.setdefault(int(row["id"]), (row, set()))[1].add(event.id)
+        query = _RUNS_BY_CLIENT_ID[self.batch.conn.dialect.name == "postgresql"]
         for lid, (row, client_ids) in wanted.items():
-            query = select(case_run).where(case_run.c.launch_id == lid, case_run.c.client_id.in_(sorted(client_ids)))
-            for found in self.batch.conn.execute(query).mappings():
+            for found in self.batch.conn.execute(query, {"lid": lid, "cids": sorted(client_ids)}).mappings():
                 cid = str(found["client_id"])
                 self.runs[(lid, cid)] = _Run(row, cid, str(found["status"]), existing=found, id=int(found["id"]))
 
@@ -183,15 +183,52 @@ class _Group:
         self.batch.finish_runs([(run.existing, run.finish) for run in self.finishing if run.existing and run.finish])
 
     def settle_later(self) -> None:
-        """Once written: the launches to recount at the end of the batch, their new
-        failures, and where a retry finished (its final attempt may change)."""
-        for run in [*self.new, *self.finishing]:
+        """Once written: the launches to settle at the end of the batch, what this group
+        changed in their summaries, their new failures, and where a retry finished (its
+        final attempt may change)."""
+        batch = self.batch
+        for run in self.new:
             lid = int(run.launch["id"])
-            failed = self.batch.touched.setdefault(lid, [])
+            failed = batch.touched.setdefault(lid, [])
             if run.status == Status.FAILED.value and run.id is not None:
                 failed.append(run.id)
-            if run.existing is not None and (run.existing["attempt"] > 1 or not run.existing["is_final"]):
-                self.batch.resettle.add(lid)
+            batch.count(lid, run.status, 1)  # a new test's only attempt (else ``write`` resettles)
+        for run in self.finishing:
+            lid = int(run.launch["id"])
+            failed = batch.touched.setdefault(lid, [])
+            if run.status == Status.FAILED.value and run.id is not None:
+                failed.append(run.id)
+            existing = run.existing
+            assert existing is not None
+            if existing["attempt"] > 1 or not existing["is_final"]:
+                batch.resettle.add(lid)
+            else:
+                batch.count(lid, str(existing["status"]), -1)
+                batch.count(lid, run.status, 1)
+
+
+#: what the group needs of the case runs earlier requests recorded with its client ids
+_RUN_COLUMNS = (
+    case_run.c.id,
+    case_run.c.client_id,
+    case_run.c.status,
+    case_run.c.attempt,
+    case_run.c.is_final,
+    case_run.c.started_at,
+    case_run.c.metadata,
+    case_run.c.warnings,
+)
+#: one statement for any number of client ids: an expanding ``IN`` (SQLite), or one array
+#: parameter on PostgreSQL, so the statement's text is the same for every batch and the
+#: server prepares it once per connection
+_RUNS_BY_CLIENT_ID = (
+    select(*_RUN_COLUMNS).where(
+        case_run.c.launch_id == bindparam("lid"), case_run.c.client_id.in_(bindparam("cids", expanding=True))
+    ),
+    select(*_RUN_COLUMNS).where(
+        case_run.c.launch_id == bindparam("lid"), case_run.c.client_id == any_(bindparam("cids", type_=ARRAY(String)))
+    ),
+)
 
 
 def _new_result(run: _Run) -> tuple[TestResult, datetime | None]:
