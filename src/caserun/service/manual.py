@@ -237,7 +237,7 @@ def record(
         run = case_runs.get(conn, case_run_id)
         if run is None:
             raise NotFound(f"case run {case_run_id} not found")
-        launch = launches.get(conn, int(run["launch_id"]))
+        launch = launches.get(conn, int(run["launch_id"]), lock=True)
         assert launch is not None
         principal.require(RECORD_ROLE, int(launch["project_id"]))
         if LaunchStatus(launch["status"]).finished:

@@ -37,8 +37,8 @@ class BulkResult:
     summary: Summary
 
 
-def _launch(conn: Connection, launch_id: int, principal: Principal, needed: Role) -> RowMapping:
-    row = launches.get(conn, launch_id)
+def _launch(conn: Connection, launch_id: int, principal: Principal, needed: Role, *, lock: bool = False) -> RowMapping:
+    row = launches.get(conn, launch_id, lock=lock)
     if row is None:
         raise NotFound(f"launch {launch_id} not found")
     principal.require(needed, int(row["project_id"]))
@@ -68,7 +68,7 @@ def change_status(
     if not ids or len(ids) > MAX_IDS:
         raise InvalidInput(f"give between 1 and {MAX_IDS} case run ids")
     with db.write() as conn:
-        launch = _launch(conn, launch_id, principal, EDIT_ROLE)
+        launch = _launch(conn, launch_id, principal, EDIT_ROLE, lock=True)
         runs = status_changes.runs_of_launch(conn, launch_id, ids)
         found = {int(r["id"]) for r in runs}
         missing = [i for i in ids if i not in found]

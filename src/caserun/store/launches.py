@@ -69,8 +69,12 @@ def insert_launch(conn: Connection, **values: Any) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def get(conn: Connection, launch_id: int) -> RowMapping | None:
-    return conn.execute(select(launch).where(launch.c.id == launch_id)).mappings().first()
+def get(conn: Connection, launch_id: int, *, lock: bool = False) -> RowMapping | None:
+    """The launch row; with ``lock``, held until the transaction ends (PostgreSQL's ``FOR
+    UPDATE``): writers that change a launch's case runs take it first, as live batches do,
+    so they queue in one order instead of deadlocking."""
+    query = select(launch).where(launch.c.id == launch_id)
+    return conn.execute(query.with_for_update() if lock else query).mappings().first()
 
 
 def by_idempotency_key(conn: Connection, project_id: int, key: str) -> RowMapping | None:
@@ -131,7 +135,12 @@ def previous(conn: Connection, row: RowMapping) -> RowMapping | None:
 
 
 def refresh_summary(conn: Connection, launch_id: int, duration_ms: int | None = None) -> None:
-    """Recount the launch's final attempts in SQL and store the counts on the launch row."""
+    """Recount the launch's final attempts in SQL and store the counts on the launch row.
+
+    The launch row is locked first (PostgreSQL; SQLite writers are serial anyway): a live
+    batch adds its changes to the stored counts under the same lock, so a recount never
+    misses a batch committing beside it, nor a batch a recount."""
+    conn.execute(select(launch.c.id).where(launch.c.id == launch_id).with_for_update())
     counts: dict[str, int] = dict(
         conn.execute(
             select(case_run.c.status, func.count())
