@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 SCHEME = 1
 
@@ -39,9 +40,14 @@ class Identity:
 
 
 def _collapse(text: str) -> str:
+    # every whitespace character but the space is unprintable, so a printable text with
+    # no double, leading or trailing space is already collapsed (most names: no regex)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=4096)  # a report repeats its suites test after test
 def normalise_suite(suite: str) -> str:
     collapsed = _collapse(suite)
     dotted = _SEPARATORS.sub(".", collapsed).strip(".")
@@ -60,15 +66,30 @@ def split_parameters(name: str) -> tuple[str, str]:
 
 def identify(suite: str, name: str, parameters: str | None = None) -> Identity:
     """The identity of a test from the parts a report gives."""
-    bare, embedded = split_parameters(name)
-    params = _collapse(parameters) if parameters else embedded
-    norm_suite = normalise_suite(suite)
-    digest = hashlib.sha256("\x1f".join((str(SCHEME), norm_suite, bare, params)).encode("utf-8")).hexdigest()
-    return Identity(suite=norm_suite, name=bare, parameters=params, key=digest)
+    norm_suite, bare, params = _parts(suite, name, parameters)
+    return Identity(suite=norm_suite, name=bare, parameters=params, key=_digest(norm_suite, bare, params))
 
 
 def explicit(key: str, suite: str, name: str, parameters: str | None = None) -> Identity:
     """An identity given by the report or the user (e.g. Allure's ``testCaseId``)."""
-    base = identify(suite, name, parameters)
-    digest = hashlib.sha256(f"explicit\x1f{key}".encode()).hexdigest()
-    return Identity(suite=base.suite, name=base.name, parameters=base.parameters, key=digest)
+    norm_suite, bare, params = _parts(suite, name, parameters)
+    return Identity(suite=norm_suite, name=bare, parameters=params, key=explicit_key(key))
+
+
+def key_of(suite: str, name: str, parameters: str | None = None) -> str:
+    """``identify(...).key`` alone: what an import needs for a test that already exists."""
+    return _digest(*_parts(suite, name, parameters))
+
+
+def explicit_key(key: str) -> str:
+    """``explicit(key, ...).key`` alone."""
+    return hashlib.sha256(f"explicit\x1f{key}".encode()).hexdigest()
+
+
+def _parts(suite: str, name: str, parameters: str | None) -> tuple[str, str, str]:
+    bare, embedded = split_parameters(name)
+    return normalise_suite(suite), bare, _collapse(parameters) if parameters else embedded
+
+
+def _digest(suite: str, name: str, parameters: str) -> str:
+    return hashlib.sha256(f"{SCHEME}\x1f{suite}\x1f{name}\x1f{parameters}".encode()).hexdigest()

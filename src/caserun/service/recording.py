@@ -1,9 +1,13 @@
 """Writing case runs into a launch, in bulk: the one path every way in goes through.
 
-Results are written in chunks with executemany; test cases are upserted per chunk;
-attempt numbers continue across chunks (a test that appears twice in a report, or is
-retried in a later batch, gets attempt 2, 3, …). ``finish`` settles final attempts and
-recounts the launch summary in SQL.
+Results are written in chunks of :data:`CHUNK`: test cases are looked up, and the new
+ones inserted, per chunk, and the case runs go to the driver column by column. Attempt
+numbers continue across chunks (a test that appears twice in a report, or is retried in
+a later batch, gets attempt 2, 3, …): a live launch remembers the attempts of the tests
+it has seen; a fresh launch (a report import) remembers nothing past a chunk, so its
+memory does not grow with its tests, and asks the database which of a chunk's tests
+already have attempts in the launch. ``finish`` settles the final attempts of tests that
+arrived in several pieces and recounts the launch summary in SQL.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from caserun.domain.model import Attempt, TestResult
 from caserun.domain.rules import passed_on_retry
 from caserun.service.attachments import AttachmentStore, content_type
 from caserun.store import case_runs, launches, test_cases
+from caserun.store.ids import IdSpans
 
 CHUNK = 2000
 MAX_TEXT = 1_000_000  # characters kept of one log or stack trace
@@ -29,6 +34,81 @@ def clip(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_TEXT:
         return text
     return text[:MAX_TEXT] + f"\n… [{len(text) - MAX_TEXT} characters cut]"
+
+
+#: (index of its case run in the chunk, the attempt, its result's warnings): attempts
+#: with logs or attachments, written once their case runs have ids
+_Extra = tuple[int, Attempt, list[str]]
+
+#: a case run's values besides its test, attempt number and finality, as a chunk keeps them
+_TAIL = (
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "failure_type",
+    "failure_exception",
+    "failure_message",
+    "stack_trace",
+    "metadata",
+    "warnings",
+    "client_id",
+)
+
+
+class _Chunk:
+    """Results waiting to be written, reduced on arrival to tuples of plain values.
+
+    The garbage collector stops tracking a tuple of strings, numbers and timestamps, so a
+    waiting chunk gives it next to nothing to scan. Held as parsed, a chunk's results
+    outlived two collections and were promoted to the oldest generation, several objects
+    a test, which set off a full collection of the whole heap every few chunks."""
+
+    __slots__ = ("extras", "keys", "shapes", "tails", "tests")
+
+    def __init__(self) -> None:
+        #: per result: its identity key
+        self.keys: list[str] = []
+        #: per result: (suite, name, parameters, explicit key, file, line), for a new test
+        self.tests: list[tuple[str, str, str | None, str | None, str | None, int | None]] = []
+        #: per result: how many attempts, and whether the last passed after a failure
+        self.shapes: list[tuple[int, bool]] = []
+        #: per attempt: its values of _TAIL
+        self.tails: list[tuple[Any, ...]] = []
+        self.extras: list[_Extra] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def take(self, result: TestResult, finished_at: datetime | None, launch_started: datetime) -> None:
+        r = result
+        self.keys.append(identity.explicit_key(r.key) if r.key else identity.key_of(r.suite, r.name, r.parameters))
+        self.tests.append((r.suite, r.name, r.parameters, r.key, r.file, r.line))
+        attempts = r.attempts
+        self.shapes.append((len(attempts), len(attempts) > 1 and passed_on_retry([a.status for a in attempts])))
+        warnings = tuple(r.warnings) or None  # stored as a JSON array, as a list is
+        shared = r.metadata
+        tails = self.tails
+        for attempt in attempts:
+            failure = attempt.failure
+            properties = attempt.properties
+            if attempt.stdout or attempt.stderr or attempt.log or attempt.attachments:
+                self.extras.append((len(tails), attempt, list(r.warnings)))
+            tails.append(
+                (
+                    attempt.status._value_,  # not .value: a descriptor call per row
+                    attempt.started_at or launch_started,
+                    finished_at,
+                    attempt.duration_ms,
+                    failure.type._value_ if failure else None,
+                    failure.exception if failure else None,
+                    clip(failure.message) if failure else None,
+                    clip(failure.trace) if failure else None,
+                    {**shared, **properties} if shared or properties else None,
+                    warnings,
+                    attempt.client_id,
+                )
+            )
 
 
 class LaunchRecorder:
@@ -48,104 +128,112 @@ class LaunchRecorder:
         self.launch_started = launch_started
         self.attachments = attachments
         self.fresh = fresh_launch
+        #: a live launch's attempts per test case so far (a fresh launch keeps none)
         self.attempts_seen: dict[int, int] = {}
+        #: some test got attempts in more than one piece: ``finish`` settles them in SQL
         self.split_tests = False
         self.count = 0
 
-    def add(self, results: Iterable[TestResult], finished_at: Sequence[datetime | None] | None = None) -> list[int]:
-        """Write the results; returns the ids of the case runs written (all attempts).
+    def add(self, results: Iterable[TestResult], finished_at: Sequence[datetime | None] | None = None) -> Sequence[int]:
+        """Write the results; returns the ids of the case runs written (all attempts), in
+        order, kept as runs of consecutive ids (a few bytes for a whole import).
 
         ``finished_at`` (one per result, live events only) is stored on the result's rows;
         a report has no such time and leaves it empty."""
-        ids: list[int] = []
-        chunk: list[TestResult] = []
+        ids = IdSpans()
         ends = iter(finished_at) if finished_at is not None else None
-        moments: list[datetime | None] = []
+        chunk = _Chunk()
         for result in results:
-            chunk.append(result)
-            moments.append(next(ends) if ends is not None else None)
+            chunk.take(result, next(ends) if ends is not None else None, self.launch_started)
             if len(chunk) >= CHUNK:
-                ids += self._write(chunk, moments)
-                chunk, moments = [], []
-        if chunk:
-            ids += self._write(chunk, moments)
+                ids.extend(self._write(chunk))
+                chunk = _Chunk()
+        if len(chunk):
+            ids.extend(self._write(chunk))
         return ids
 
-    def _write(self, chunk: list[TestResult], moments: list[datetime | None]) -> list[int]:
-        idents = [
-            identity.explicit(r.key, r.suite, r.name, r.parameters)
-            if r.key
-            else identity.identify(r.suite, r.name, r.parameters)
-            for r in chunk
-        ]
-        rows = {
-            ident.key: {
-                "key": ident.key,
-                "scheme": ident.scheme,
-                "suite": ident.suite,
-                "name": ident.name,
-                "parameters": ident.parameters,
-                "full_name": ident.full_name,
-                "file": result.file,
-                "line": result.line,
-            }
-            for ident, result in zip(idents, chunk, strict=True)
-        }
-        ids = test_cases.ensure(self.conn, self.project_id, list(rows.values()))
+    def _test_case_ids(self, chunk: _Chunk) -> list[int]:
+        """The test case of each result, inserting the ones seen for the first time."""
+        distinct = list(dict.fromkeys(chunk.keys))
+        ids = test_cases.existing(self.conn, self.project_id, distinct)
+        if len(ids) < len(distinct):
+            new: dict[str, dict[str, Any]] = {}  # a test named twice: its last file and line
+            for key, (suite, name, parameters, given, file, line) in zip(chunk.keys, chunk.tests, strict=True):
+                if key not in ids:
+                    ident = (
+                        identity.explicit(given, suite, name, parameters)
+                        if given
+                        else identity.identify(suite, name, parameters)
+                    )
+                    new[key] = {
+                        "key": ident.key,
+                        "scheme": ident.scheme,
+                        "suite": ident.suite,
+                        "name": ident.name,
+                        "parameters": ident.parameters,
+                        "full_name": ident.full_name,
+                        "file": file,
+                        "line": line,
+                    }
+            ids.update(test_cases.insert_new(self.conn, self.project_id, list(new.values())))
+        return [ids[key] for key in chunk.keys]
+
+    def _attempts_before(self, tc_ids: list[int]) -> dict[int, int]:
+        """Attempts the launch already holds for these tests, to be counted on from."""
         if not self.fresh:
-            unknown = [ids[i.key] for i in idents if ids[i.key] not in self.attempts_seen]
+            unknown = list({tc for tc in tc_ids if tc not in self.attempts_seen})
             if unknown:
                 self.attempts_seen.update(case_runs.max_attempts(self.conn, self.launch_id, unknown))
+            return self.attempts_seen
+        if not self.count:
+            return {}  # nothing written yet
+        return case_runs.max_attempts(self.conn, self.launch_id, list(set(tc_ids)))
 
-        run_rows: list[dict[str, Any]] = []
-        extras: list[tuple[Attempt, list[str]]] = []
-        for ident, result, finished_at in zip(idents, chunk, moments, strict=True):
-            tc_id = ids[ident.key]
-            before = self.attempts_seen.get(tc_id, 0)
+    def _write(self, chunk: _Chunk) -> Sequence[int]:
+        tc_ids = self._test_case_ids(chunk)
+        # a fresh launch's map lives for this chunk only: a test repeated later is found
+        # in the database by the next chunk's lookup
+        seen = self._attempts_before(tc_ids)
+        tests: list[int] = []
+        numbers: list[int] = []
+        finals: list[bool] = []
+        retried: list[bool] = []
+        for tc_id, (count, passed_late) in zip(tc_ids, chunk.shapes, strict=True):
+            before = seen.get(tc_id, 0)
             if before:
                 self.split_tests = True
-            statuses = [a.status for a in result.attempts]
-            last = len(result.attempts) - 1
-            for index, attempt in enumerate(result.attempts):
-                failure = attempt.failure
-                metadata = {**result.metadata, **attempt.properties}
-                run_rows.append(
-                    {
-                        "project_id": self.project_id,
-                        "launch_id": self.launch_id,
-                        "test_case_id": tc_id,
-                        "attempt": before + index + 1,
-                        "is_final": index == last,
-                        "status": attempt.status.value,
-                        "passed_on_retry": index == last and passed_on_retry(statuses),
-                        "started_at": attempt.started_at or self.launch_started,
-                        "finished_at": finished_at,
-                        "duration_ms": attempt.duration_ms,
-                        "failure_type": failure.type.value if failure else None,
-                        "failure_exception": failure.exception if failure else None,
-                        "failure_message": clip(failure.message) if failure else None,
-                        "stack_trace": clip(failure.trace) if failure else None,
-                        "metadata": metadata or None,
-                        "warnings": list(result.warnings) or None,
-                        "client_id": attempt.client_id,
-                        "retry_of_id": None,
-                    }
-                )
-                extras.append((attempt, list(result.warnings)))
-            self.attempts_seen[tc_id] = before + len(result.attempts)
-        new_ids = case_runs.insert_many(self.conn, run_rows)
-        self._write_extras(new_ids, extras)
+            last = before + count
+            for number in range(before + 1, last + 1):
+                tests.append(tc_id)
+                numbers.append(number)
+                finals.append(number == last)
+                retried.append(passed_late and number == last)
+            seen[tc_id] = last
+        rows = len(tests)
+        columns: dict[str, Sequence[Any]] = {
+            "project_id": [self.project_id] * rows,
+            "launch_id": [self.launch_id] * rows,
+            "test_case_id": tests,
+            "attempt": numbers,
+            "is_final": finals,
+            "passed_on_retry": retried,
+        }
+        if rows:
+            columns.update(zip(_TAIL, zip(*chunk.tails, strict=True), strict=True))
+        new_ids = case_runs.insert_columns(self.conn, columns)
+        self._write_extras(new_ids, chunk.extras)
         self.count += len(chunk)
         return new_ids
 
-    def _write_extras(self, ids: list[int], extras: list[tuple[Attempt, list[str]]]) -> None:
-        logs: list[dict[str, Any]] = []
+    def _write_extras(self, ids: Sequence[int], extras: list[_Extra]) -> None:
+        logs: list[tuple[int, str, str | None]] = []
         files: list[dict[str, Any]] = []
         warned: dict[int, list[str]] = {}
-        for run_id, (attempt, warnings) in zip(ids, extras, strict=True):
+        for row, attempt, warnings in extras:
+            run_id = ids[row]
             for stream, text in (("stdout", attempt.stdout), ("stderr", attempt.stderr), ("log", attempt.log)):
                 if text:
-                    logs.append({"case_run_id": run_id, "stream": stream, "content": clip(text)})
+                    logs.append((run_id, stream, clip(text)))
             for ref in attempt.attachments:
                 stored = self.attachments.store(ref)
                 if isinstance(stored, str):
@@ -162,7 +250,7 @@ class LaunchRecorder:
                         "size": size,
                     }
                 )
-        case_runs.insert_logs(self.conn, logs)
+        case_runs.insert_log_tuples(self.conn, logs)
         if files:
             self.attachments.register(self.conn)
             case_runs.insert_attachments(self.conn, files)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,16 +54,33 @@ class CaseRunFilter:
 
 
 def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert case runs with one executemany and return their ids in order."""
+    """Insert case runs (dicts) with one executemany and return their ids in order."""
     if not rows:
         return []
     ids = allocate(conn, case_run, len(rows))
     bulk.insert_rows(conn, case_run, [{**row, "id": ident} for row, ident in zip(rows, ids, strict=True)])
+    return list(ids)
+
+
+def insert_columns(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> Sequence[int]:
+    """Insert case runs given column by column, every column as long (the import path: no
+    dict or tuple per row); returns their ids in order."""
+    count = len(next(iter(columns.values()), ()))
+    if not count:
+        return []
+    ids = allocate(conn, case_run, count)
+    bulk.insert_columns(conn, case_run, ["id", *columns], [ids, *columns.values()])
     return ids
 
 
 def insert_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     bulk.insert_rows(conn, case_run_log, rows)
+
+
+def insert_log_tuples(conn: Connection, rows: Sequence[tuple[int, str, str | None]]) -> None:
+    """Insert logs given as ``(case_run_id, stream, content)``."""
+    if rows:
+        bulk.insert_columns(conn, case_run_log, ("case_run_id", "stream", "content"), list(zip(*rows, strict=True)))
 
 
 def insert_attachments(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -72,12 +89,35 @@ def insert_attachments(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
 
 
 def max_attempts(conn: Connection, launch_id: int, test_case_ids: Sequence[int]) -> dict[int, int]:
-    query = (
-        select(case_run.c.test_case_id, func.max(case_run.c.attempt))
-        .where(case_run.c.launch_id == launch_id, case_run.c.test_case_id.in_(test_case_ids))
-        .group_by(case_run.c.test_case_id)
-    )
-    return {int(tc): int(n) for tc, n in conn.execute(query)}
+    """The highest attempt each of these tests has in the launch (tests without one are
+    left out).
+
+    Asked for thousands of tests at a time, mid-import, when PostgreSQL's statistics do
+    not know the launch yet: written so that each test is one probe of the attempt index
+    whatever the planner believes (an ``IN`` list let it scan the launch once per chunk)."""
+    driver: Any = conn.connection.driver_connection
+    found: dict[int, int] = {}
+    postgres = conn.dialect.name == "postgresql"
+    for start in range(0, len(test_case_ids), _LOOKUP_CHUNK):
+        chunk = [int(ident) for ident in test_case_ids[start : start + _LOOKUP_CHUNK]]
+        if postgres:  # the ids as one text, split by the server: cheaper to send than an array
+            rows = driver.execute(_MAX_ATTEMPTS_PG, (",".join(map(str, chunk)), launch_id))
+        else:
+            marks = ",".join("?" * len(chunk))
+            rows = driver.execute(_MAX_ATTEMPTS_SQLITE.format(marks=marks), (launch_id, *chunk))
+        found.update(rows)
+    return found
+
+
+_LOOKUP_CHUNK = 5000
+_MAX_ATTEMPTS_PG = (
+    "SELECT t.id, last.attempt FROM unnest(string_to_array(%s, ',')::bigint[]) AS t(id) CROSS JOIN LATERAL"
+    " (SELECT attempt FROM case_run WHERE launch_id = %s AND test_case_id = t.id ORDER BY attempt DESC LIMIT 1) AS last"
+)
+_MAX_ATTEMPTS_SQLITE = (
+    "SELECT test_case_id, max(attempt) FROM case_run WHERE launch_id = ? AND test_case_id IN ({marks})"
+    " GROUP BY test_case_id"
+)
 
 
 def settle_attempts(conn: Connection, launch_id: int) -> None:

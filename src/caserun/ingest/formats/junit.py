@@ -109,96 +109,113 @@ def _child_text(element: etree._Element, name: str) -> str | None:
     return _clean(text_of(element.find(name)))
 
 
-class _Testcase:
-    """Reads one finished ``<testcase>`` element into a TestResult."""
+def _millis(value: str | None) -> int | None:
+    """``parse_seconds``, with its common case first: a plain, sane number of seconds."""
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            return parse_seconds(value)
+        if 0 <= seconds < _INFINITY:  # false for NaN too
+            return round(seconds * 1000)
+    return parse_seconds(value)
 
-    def __init__(self, element: etree._Element, suites: list[str], source: ReportSource) -> None:
-        self.element = element
-        self.suites = suites
-        self.source = source
 
-    def result(self) -> TestResult:
-        el = self.element
-        name = el.get("name") or ""
-        enclosing = self.suites[-1] if self.suites else ""
-        suite = el.get("classname") or el.get("class") or enclosing
-        if suite == name and enclosing:
-            # jest-junit's default templates write "{classname} {title}" as both
-            suite = enclosing
-        warnings: list[str] = []
-        if not name:
-            warnings.append(f"testcase without a name at line {el.sourceline}")
-            name = f"<unnamed line {el.sourceline}>"
-        duration = parse_seconds(el.get("time"))
-        if el.get("time") and duration is None:
-            warnings.append(f"unreadable time {el.get('time')!r}")
-        stdout = _child_text(el, "system-out")
-        stderr = _child_text(el, "system-err")
-        properties = self._properties()
+_INFINITY = float("inf")
 
-        status = Status.PASSED
-        failure: Failure | None = None
-        earlier: list[Attempt] = []
-        later: list[Attempt] = []
-        for child in el:
-            tag = local_name(child)
-            if tag in ("failure", "error") and failure is None:
-                status, failure = Status.FAILED, _failure(child, tag, name)
-            elif tag == "skipped" and failure is None:
-                status = Status.SKIPPED
-                message = _clean(child.get("message")) or _clean(text_of(child))
-                if message:
-                    properties.setdefault("skip_reason", message.strip())
-                if child.get("type") == "pytest.xfail":
-                    properties["xfail"] = "true"
-            elif tag in _EARLIER_ATTEMPTS:
-                earlier.append(self._extra_attempt(child, _EARLIER_ATTEMPTS[tag], name))
-            elif tag in _LATER_ATTEMPTS:
-                later.append(self._extra_attempt(child, _LATER_ATTEMPTS[tag], name))
 
-        attachments = attachment_refs(stdout) + attachment_refs(stderr)
-        main = Attempt(
-            status=status,
-            duration_ms=duration,
-            started_at=_timestamp(el.get("timestamp")),
-            failure=failure,
-            stdout=stdout,
-            stderr=stderr,
-            attachments=attachments,
-            properties=properties,
-        )
-        line = el.get("line") or el.get("lineno")
-        return TestResult(
-            suite=suite,
-            name=name,
-            attempts=[*earlier, main, *later],
-            file=el.get("file"),
-            line=int(line) if line and line.isdigit() else None,
-            warnings=warnings,
-        )
+def _testcase(el: etree._Element, enclosing: str) -> TestResult:
+    """One finished ``<testcase>`` element as a TestResult; ``enclosing`` is the name of
+    the innermost ``<testsuite>`` around it."""
+    get = el.get
+    name = get("name") or ""
+    suite = get("classname") or get("class") or enclosing
+    if suite == name and enclosing:
+        # jest-junit's default templates write "{classname} {title}" as both
+        suite = enclosing
+    warnings: list[str] = []
+    if not name:
+        warnings.append(f"testcase without a name at line {el.sourceline}")
+        name = f"<unnamed line {el.sourceline}>"
+    time = get("time")
+    duration = _millis(time)
+    if time and duration is None:
+        warnings.append(f"unreadable time {time!r}")
+    if len(el):
+        main, earlier, later = _attempts(el, name)
+    else:  # most testcases: a pass with nothing inside
+        main, earlier, later = Attempt(status=Status.PASSED), [], []
+    main.duration_ms = duration
+    main.started_at = _timestamp(get("timestamp"))
+    line = get("line") or get("lineno")
+    return TestResult(
+        suite=suite,
+        name=name,
+        attempts=[*earlier, main, *later] if earlier or later else [main],
+        file=get("file"),
+        line=int(line) if line and line.isdigit() else None,
+        warnings=warnings,
+    )
 
-    def _properties(self) -> dict[str, str]:
-        props: dict[str, str] = {}
-        block = self.element.find("properties")
-        if block is not None:
-            for prop in block.iterfind("property"):
-                key = prop.get("name")
-                if key:
-                    props[key] = _clean(prop.get("value") or text_of(prop) or "") or ""
-        return props
 
-    @staticmethod
-    def _extra_attempt(element: etree._Element, kind: str, name: str = "") -> Attempt:
-        stdout = _child_text(element, "system-out")
-        stderr = _child_text(element, "system-err")
-        return Attempt(
-            status=Status.FAILED,
-            duration_ms=parse_seconds(element.get("time")),
-            failure=_failure(element, kind, name),
-            stdout=stdout,
-            stderr=stderr,
-            attachments=attachment_refs(stdout) + attachment_refs(stderr),
-        )
+def _attempts(el: etree._Element, name: str) -> tuple[Attempt, list[Attempt], list[Attempt]]:
+    """What a testcase's children say: its own attempt, and Surefire's earlier and later
+    attempts."""
+    stdout = _child_text(el, "system-out")
+    stderr = _child_text(el, "system-err")
+    properties = _properties(el)
+    status = Status.PASSED
+    failure: Failure | None = None
+    earlier: list[Attempt] = []
+    later: list[Attempt] = []
+    for child in el:
+        tag = local_name(child)
+        if tag in ("failure", "error") and failure is None:
+            status, failure = Status.FAILED, _failure(child, tag, name)
+        elif tag == "skipped" and failure is None:
+            status = Status.SKIPPED
+            message = _clean(child.get("message")) or _clean(text_of(child))
+            if message:
+                properties.setdefault("skip_reason", message.strip())
+            if child.get("type") == "pytest.xfail":
+                properties["xfail"] = "true"
+        elif tag in _EARLIER_ATTEMPTS:
+            earlier.append(_extra_attempt(child, _EARLIER_ATTEMPTS[tag], name))
+        elif tag in _LATER_ATTEMPTS:
+            later.append(_extra_attempt(child, _LATER_ATTEMPTS[tag], name))
+    main = Attempt(
+        status=status,
+        failure=failure,
+        stdout=stdout,
+        stderr=stderr,
+        attachments=attachment_refs(stdout) + attachment_refs(stderr),
+        properties=properties,
+    )
+    return main, earlier, later
+
+
+def _properties(el: etree._Element) -> dict[str, str]:
+    props: dict[str, str] = {}
+    block = el.find("properties")
+    if block is not None:
+        for prop in block.iterfind("property"):
+            key = prop.get("name")
+            if key:
+                props[key] = _clean(prop.get("value") or text_of(prop) or "") or ""
+    return props
+
+
+def _extra_attempt(element: etree._Element, kind: str, name: str = "") -> Attempt:
+    stdout = _child_text(element, "system-out")
+    stderr = _child_text(element, "system-err")
+    return Attempt(
+        status=Status.FAILED,
+        duration_ms=parse_seconds(element.get("time")),
+        failure=_failure(element, kind, name),
+        stdout=stdout,
+        stderr=stderr,
+        attachments=attachment_refs(stdout) + attachment_refs(stderr),
+    )
 
 
 def _is_teardown_error(result: TestResult) -> bool:
@@ -281,7 +298,7 @@ class JUnitParser:
                         suites.pop()
                         element.clear()
                 elif tag == "testcase" and event == "end":
-                    result = _Testcase(element, suites, source).result()
+                    result = _testcase(element, suites[-1] if suites else "")
                     _release(element)
                     count += 1
                     if pending is not None and _same_test(pending, result):
