@@ -231,3 +231,12 @@ def test_attachment_scan_finds_every_file_the_parse_references(tmp_path: Path) -
     wide = tmp_path / "wide.xml"
     wide.write_text('<?xml version="1.0" encoding="UTF-16"?><testsuite/>', encoding="utf-16")
     assert parser.referenced_paths(ReportSource(wide, "wide.xml")) is None
+
+
+def test_absurd_durations_are_dropped_not_an_error(tmp_path: Path) -> None:
+    results = parse(
+        tmp_path,
+        '<testsuite><testcase classname="c" name="a" time="9e305"/><testcase classname="c" name="b" time="1e20"/>'
+        '<testcase classname="c" name="c" time="nan"/><testcase classname="c" name="d" time="2.5"/></testsuite>',
+    )
+    assert [r.final.duration_ms for r in results] == [None, None, None, 2500]

@@ -42,6 +42,7 @@ from lxml import etree
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
 from caserun.ingest.formats.text import (
+    MAX_SECONDS,
     attachment_refs,
     exception_type,
     failure_type,
@@ -116,12 +117,9 @@ def _millis(value: str | None) -> int | None:
             seconds = float(value)
         except ValueError:
             return parse_seconds(value)
-        if 0 <= seconds < _INFINITY:  # false for NaN too
+        if 0 <= seconds <= MAX_SECONDS:  # false for NaN too
             return round(seconds * 1000)
     return parse_seconds(value)
-
-
-_INFINITY = float("inf")
 
 
 def _testcase(el: etree._Element, enclosing: str) -> TestResult:

@@ -85,8 +85,13 @@ def failure_type(kind: str, exception: str | None, message: str | None) -> Failu
     return FailureType.ERROR if kind == "error" else FailureType.ASSERTION
 
 
+#: longer than any test could run (ten years); a larger value is noise, not a duration
+MAX_SECONDS = 10 * 365 * 86400.0
+
+
 def parse_seconds(value: str | None) -> int | None:
-    """``"1.234"``, ``"1,234.5"`` (some .NET/Gradle locales) → milliseconds."""
+    """``"1.234"``, ``"1,234.5"`` (some .NET/Gradle locales) → milliseconds; None for
+    what is not a duration (negative, NaN, infinite or over ``MAX_SECONDS``)."""
     if value is None or not value.strip():
         return None
     cleaned = value.strip().replace(",", "")
@@ -94,7 +99,7 @@ def parse_seconds(value: str | None) -> int | None:
         seconds = float(cleaned)
     except ValueError:
         return None
-    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+    if not 0 <= seconds <= MAX_SECONDS:  # false for NaN too
         return None
     return round(seconds * 1000)
 
