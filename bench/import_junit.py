@@ -99,17 +99,23 @@ def caserun_upload(report: Path, folder: Path, database: str | None = None) -> t
             except httpx.HTTPError:
                 time.sleep(0.1)
         started = time.perf_counter()
-        subprocess.run(
+        upload = subprocess.run(
             [*caserun, "upload", str(report), "--project", "bench", "--output", "json"],
             env={**env, "CASERUN_URL": f"http://127.0.0.1:{port}", "CASERUN_TOKEN": token},
-            check=True,
             capture_output=True,
+            text=True,
         )
         total = time.perf_counter() - started
+        if upload.returncode != 0:
+            raise SystemExit(f"caserun upload failed after {total:.0f} s: {upload.stderr.strip()}")
         rss = peak_rss_mib(server.pid)
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     return total, rss
 
 

@@ -325,7 +325,7 @@ def upload(
             handle.seek(0)
         archives = [name for name, r in zip(names, reports, strict=True) if r.directory]
         with (
-            Client(url, token) as client,
+            Client(url, token, timeout=answer_timeout(total)) as client,
             Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
@@ -353,6 +353,17 @@ def upload(
         highlight=False,
     )
     typer.echo(launch_body["url"])
+
+
+#: the server parses and stores before it answers: allow it this long per byte sent
+SECONDS_PER_MB = 1.0
+MIN_TIMEOUT_S = 300.0
+
+
+def answer_timeout(total_bytes: int) -> float:
+    """How long to wait for the server's answer: five minutes, or a second per MB sent
+    (a 1 GB report takes minutes to import, and the answer comes only at the end)."""
+    return max(MIN_TIMEOUT_S, total_bytes / 1e6 * SECONDS_PER_MB)
 
 
 def register(app: typer.Typer) -> None:
