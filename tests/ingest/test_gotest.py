@@ -244,3 +244,12 @@ def test_sniff_accepts_events_after_build_text_and_rejects_other_json_lines() ->
     assert parser.sniff(head, source) >= 0.9
     assert parser.sniff(b'{"$report_type": "SessionStart"}\n', source) == 0.0
     assert parser.sniff(b'{"type": "case_run.started"}\n', source) == 0.0
+
+
+def test_absurd_elapsed_times_are_dropped_not_an_error(tmp_path: Path) -> None:
+    lines = []
+    for name, elapsed in (("TestHuge", "1e300"), ("TestInf", "1e400"), ("TestFine", "0.25")):
+        lines.append(ev("run", name))
+        lines.append(ev("pass", name, Elapsed=0).replace('"Elapsed": 0', f'"Elapsed": {elapsed}'))
+    results = by_name(parse(tmp_path, lines))
+    assert {n: r.final.duration_ms for n, r in results.items()} == {"TestHuge": None, "TestInf": None, "TestFine": 250}

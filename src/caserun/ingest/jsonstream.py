@@ -29,7 +29,7 @@ import ijson  # type: ignore[import-untyped]  # ijson ships no type information
 
 from caserun.domain.model import Attempt, Failure, FailureType, Status
 from caserun.errors import ParseError
-from caserun.ingest.formats.text import exception_type, failure_type
+from caserun.ingest.formats.text import MAX_SECONDS, exception_type, failure_type
 from caserun.ingest.protocol import ReportSource
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -283,13 +283,25 @@ def text(value: Any) -> str | None:
     return None
 
 
+#: past any epoch time or duration in milliseconds a report carries (~31,000 years)
+MAX_MILLIS = 1e15
+
+
 def millis(value: Any) -> int | None:
-    """A duration in (possibly fractional) milliseconds, rounded; None when not a number ≥ 0."""
+    """Milliseconds (possibly fractional: a duration or an epoch time), rounded; None when
+    not a number from 0 to ``MAX_MILLIS`` (NaN, infinite or absurd)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if value != value or value < 0 or value == float("inf"):
+    if not 0 <= value <= MAX_MILLIS:  # false for NaN too
         return None
     return round(value)
+
+
+def seconds_to_millis(value: Any) -> int | None:
+    """``millis`` for a duration given in seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
+        return None
+    return round(value * 1000)
 
 
 def epoch(value: Any) -> datetime | None:

@@ -56,7 +56,7 @@ from typing import Any
 
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
-from caserun.ingest.jsonstream import decode_head, iso, open_utf8
+from caserun.ingest.jsonstream import decode_head, iso, open_utf8, seconds_to_millis
 from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
 
@@ -89,9 +89,7 @@ class _Package:
 
 
 def _ms(seconds: Any) -> int | None:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        return None
-    return round(seconds * 1000)
+    return seconds_to_millis(seconds)
 
 
 def _panic(lines: list[str]) -> Failure | None:

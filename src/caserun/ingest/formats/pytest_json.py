@@ -51,7 +51,7 @@ from typing import Any
 
 from caserun.domain.model import Attempt, Failure, FailureType, Status, TestResult
 from caserun.errors import ParseError
-from caserun.ingest.formats.text import exception_type, failure_type
+from caserun.ingest.formats.text import MAX_SECONDS, exception_type, failure_type
 from caserun.ingest.jsonstream import JsonWalk, decode_head, open_utf8, text, unreported_attempts
 from caserun.ingest.jsonstream import loads as loads_json
 from caserun.ingest.protocol import ReportSource
@@ -71,8 +71,8 @@ def split_nodeid(nodeid: str) -> tuple[str, str]:
 
 
 def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
+        return 0.0  # NaN, negative or absurd: no duration
     return float(value)
 
 

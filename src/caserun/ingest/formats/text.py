@@ -85,7 +85,7 @@ def failure_type(kind: str, exception: str | None, message: str | None) -> Failu
     return FailureType.ERROR if kind == "error" else FailureType.ASSERTION
 
 
-#: longer than any test could run (ten years); a larger value is noise, not a duration
+#: longer than any test could run (ten years): a larger duration is noise, not a time
 MAX_SECONDS = 10 * 365 * 86400.0
 
 

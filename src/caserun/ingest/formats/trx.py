@@ -50,6 +50,7 @@ from caserun.domain.model import AttachmentRef, Attempt, Failure, FailureType, S
 from caserun.errors import ParseError
 from caserun.ingest.formats.nunit import dotnet_exception, to_utc
 from caserun.ingest.formats.text import (
+    MAX_SECONDS,
     decode_head,
     exception_type,
     failure_type,
@@ -96,7 +97,7 @@ def _timespan(value: str | None) -> int | None:
         return parse_seconds(value)
     days, hours, minutes, seconds = match.groups()
     total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    return round(total * 1000)
+    return round(total * 1000) if total <= MAX_SECONDS else None
 
 
 def _text(el: etree._Element | None) -> str | None:
