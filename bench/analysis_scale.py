@@ -21,15 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from caserun.analysis import stats
 from caserun.analysis.history import HistoryFilter
-from caserun.domain.model import Attempt, Failure, LaunchStatus, Role, Status, TestResult
+from caserun.domain.model import Attempt, Failure, Role, Status, TestResult
 from caserun.service import case_runs, history, launches, patterns, projects
-from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
-from caserun.service.launches import LaunchParams, insert_launch
-from caserun.service.recording import LaunchRecorder
-from caserun.store import launches as launch_rows
+from caserun.service.launches import LaunchParams, record_completed_launch
 from caserun.store import migrate
 from caserun.store.blobs import FileBlobStore
 from caserun.store.case_runs import CaseRunFilter
@@ -74,19 +70,9 @@ def populate(db: Database, blob_dir: Path, tests: int, count: int) -> list[int]:
             params = LaunchParams(
                 name=f"nightly {index}", branch="main", environment="ci", started_at=when, commit=f"{index:08x}"
             )
-            launch_id = insert_launch(conn, project.id, params, LaunchStatus.RUNNING)
-            recorder = LaunchRecorder(
-                conn,
-                project_id=project.id,
-                launch_id=launch_id,
-                launch_started=when,
-                attachments=AttachmentStore(FileBlobStore(blob_dir), {}, max_bytes=1),
-                fresh_launch=True,
+            launch_id = record_completed_launch(
+                conn, project.id, params, results(index, tests, rng), FileBlobStore(blob_dir), max_attachment_bytes=1
             )
-            recorder.add(results(index, tests, rng))
-            recorder.finish()
-            launch_rows.set_status(conn, launch_id, status="completed", finished_at=when, created_at=when)
-            stats.update_for_launch(conn, launch_id)
         ids.append(launch_id)
         if index % 10 == 9:
             print(f"  {index + 1} launches written", flush=True)

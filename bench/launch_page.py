@@ -31,15 +31,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from caserun.analysis import patterns, stats
 from caserun.app import create_app
-from caserun.domain.model import Attempt, Failure, LaunchStatus, Role, Status, TestResult
+from caserun.domain.model import Attempt, Failure, Role, Status, TestResult
 from caserun.service import auth, projects
-from caserun.service.attachments import AttachmentStore
-from caserun.service.launches import LaunchParams, insert_launch
-from caserun.service.recording import LaunchRecorder
+from caserun.service.launches import LaunchParams, record_completed_launch
 from caserun.settings import Settings
-from caserun.store import launches as launch_rows
 from caserun.store import migrate
 from caserun.store.blobs import FileBlobStore
 from caserun.store.engine import Database
@@ -81,20 +77,9 @@ def populate(db: Database, blob_dir: Path, tests: int) -> int:
             project = projects.lookup(conn, "bench")
             when = start + timedelta(days=index)
             params = LaunchParams(name=f"nightly {index}", branch="main", environment="ci", started_at=when)
-            launch_id = insert_launch(conn, project.id, params, LaunchStatus.RUNNING)
-            recorder = LaunchRecorder(
-                conn,
-                project_id=project.id,
-                launch_id=launch_id,
-                launch_started=when,
-                attachments=AttachmentStore(FileBlobStore(blob_dir), {}, max_bytes=1),
-                fresh_launch=True,
+            launch_id = record_completed_launch(
+                conn, project.id, params, results(tests, rng), FileBlobStore(blob_dir), max_attachment_bytes=1
             )
-            recorder.add(results(tests, rng))
-            recorder.finish()
-            patterns.assign(conn, project.id, launch_id)
-            launch_rows.set_status(conn, launch_id, status="completed", finished_at=when, created_at=when)
-            stats.update_for_launch(conn, launch_id)
     return launch_id
 
 

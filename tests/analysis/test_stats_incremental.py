@@ -17,12 +17,9 @@ from sqlalchemy import select
 
 from caserun.analysis import stats
 from caserun.analysis.flakiness import RECENT_KEEP, verdict
-from caserun.domain.model import Attempt, Failure, LaunchStatus, Status, TestResult
+from caserun.domain.model import Attempt, Failure, Status, TestResult
 from caserun.service import projects
-from caserun.service.attachments import AttachmentStore
-from caserun.service.launches import LaunchParams, insert_launch
-from caserun.service.recording import LaunchRecorder
-from caserun.store import launches as launch_rows
+from caserun.service.launches import LaunchParams, record_completed_launch
 from caserun.store.blobs import FileBlobStore
 from caserun.store.engine import Database
 from caserun.store.tables import case_run, launch, test_stats
@@ -63,19 +60,7 @@ def _launch(
     with db.write() as conn:
         project = projects.lookup(conn, "p")
         params = LaunchParams(name=f"l{index}", commit=commit, started_at=when)
-        launch_id = insert_launch(conn, project.id, params, LaunchStatus.RUNNING)
-        recorder = LaunchRecorder(
-            conn,
-            project_id=project.id,
-            launch_id=launch_id,
-            launch_started=when,
-            attachments=AttachmentStore(FileBlobStore(blobs), {}, max_bytes=1),
-            fresh_launch=True,
-        )
-        recorder.add(results)
-        recorder.finish()
-        launch_rows.set_status(conn, launch_id, status="completed", finished_at=when)
-        stats.update_for_launch(conn, launch_id)
+        launch_id = record_completed_launch(conn, project.id, params, results, FileBlobStore(blobs))
     return launch_id
 
 

@@ -180,7 +180,7 @@ def test_test_cases_are_found_by_any_key(db: Database) -> None:
     keys = ["a,b", "plain", identity.key_of("s", "t")]
     rows = [{"key": k, "scheme": 1, "suite": "s", "name": k, "parameters": "", "full_name": k} for k in keys]
     with db.write() as conn:
-        ids = test_cases.ensure(conn, project.id, rows)
+        ids = test_cases.insert_new(conn, project.id, rows)
         assert sorted(ids) == sorted(keys)
         assert test_cases.existing(conn, project.id, [*keys, "missing"]) == ids
         assert test_cases.existing(conn, project.id, keys[1:]) == {k: ids[k] for k in keys[1:]}

@@ -13,21 +13,17 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from caserun.analysis import stats
 from caserun.domain.model import (
     AttachmentRef,
     Attempt,
     Failure,
     FailureType,
     LaunchSource,
-    LaunchStatus,
     Status,
     TestResult,
 )
-from caserun.service.attachments import AttachmentStore
-from caserun.service.launches import LaunchParams, insert_launch
-from caserun.service.recording import LaunchRecorder
-from caserun.store import launches, projects
+from caserun.service.launches import LaunchParams, record_completed_launch
+from caserun.store import projects
 from caserun.store.blobs import FileBlobStore
 from caserun.store.engine import Database
 
@@ -182,24 +178,11 @@ def seed(db: Database, blob_dir: Path, *, seed_value: int = 7) -> bool:
                 source=LaunchSource.CLI,
                 started_at=when,
             )
-            launch_id = insert_launch(conn, project_id, params, LaunchStatus.RUNNING)
-            recorder = LaunchRecorder(
+            record_completed_launch(
                 conn,
-                project_id=project_id,
-                launch_id=launch_id,
-                launch_started=when,
-                attachments=AttachmentStore(blobs, {}, max_bytes=10_000_000),
-                fresh_launch=True,
-            )
-            recorder.add(_one(suite, name, index, rng) for suite, names in SUITES.items() for name in names)
-            recorder.finish()
-            duration = launches.sum_durations(conn, launch_id)
-            stats.update_for_launch(conn, launch_id)
-            launches.set_status(
-                conn,
-                launch_id,
-                status=LaunchStatus.COMPLETED.value,
-                finished_at=when + timedelta(milliseconds=duration),
-                created_at=when,
+                project_id,
+                params,
+                (_one(suite, name, index, rng) for suite, names in SUITES.items() for name in names),
+                blobs,
             )
     return True

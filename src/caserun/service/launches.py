@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
@@ -99,6 +99,43 @@ def insert_launch(conn: Connection, project_id: int, params: LaunchParams, statu
         started_at=params.started_at or now,
         created_at=now,
     )
+
+
+def record_completed_launch(
+    conn: Connection,
+    project_id: int,
+    params: LaunchParams,
+    results: Iterable[TestResult],
+    blobs: BlobStore,
+    *,
+    max_attachment_bytes: int = 10_000_000,
+) -> int:
+    """A launch recorded from results in one go, completed, its statistics folded: what an
+    import does, for results already in memory (demo data, benchmarks, tests). It is
+    created and started at ``params.started_at`` and finishes after its tests' durations."""
+    launch_id = insert_launch(conn, project_id, params, LaunchStatus.RUNNING)
+    row = launches.get(conn, launch_id)
+    assert row is not None
+    recorder = LaunchRecorder(
+        conn,
+        project_id=project_id,
+        launch_id=launch_id,
+        launch_started=row["started_at"],
+        attachments=AttachmentStore(blobs, {}, max_bytes=max_attachment_bytes),
+        fresh_launch=True,
+    )
+    recorder.add(results)
+    recorder.finish()
+    duration = launches.sum_durations(conn, launch_id)
+    launches.set_status(
+        conn,
+        launch_id,
+        status=LaunchStatus.COMPLETED.value,
+        finished_at=row["started_at"] + timedelta(milliseconds=duration),
+        created_at=row["started_at"],
+    )
+    stats.update_for_launch(conn, launch_id)
+    return launch_id
 
 
 def _load(conn: Connection, launch_id: int, principal: Principal, needed: Role) -> RowMapping:

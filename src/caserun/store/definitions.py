@@ -1,7 +1,7 @@
 """Test case definitions (what a person wrote about a test) and choosing tests for a
 manual launch by tag, suite, text or id.
 
-Imports only ever insert test cases (``test_cases.ensure``); nothing here is written by
+Imports only ever insert test cases (``test_cases.insert_new``); nothing here is written by
 an import, so a re-imported test keeps its definition.
 """
 

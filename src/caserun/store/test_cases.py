@@ -25,15 +25,6 @@ _LOOKUP_PG = (
 )
 
 
-def ensure(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Ids for the given identities (dicts with key, suite, name, …), inserting the new ones."""
-    ids = existing(conn, project_id, [row["key"] for row in rows])
-    missing = [row for row in rows if row["key"] not in ids]
-    if missing:
-        ids.update(insert_new(conn, project_id, missing))
-    return ids
-
-
 def existing(conn: Connection, project_id: int, keys: Sequence[str]) -> dict[str, int]:
     """The ids of the keys that have a test case (keys without one are left out).
 
