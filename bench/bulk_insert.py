@@ -1,6 +1,8 @@
 """Bulk insert of case-run rows: ``store.bulk.insert_rows`` (driver executemany on SQLite,
 COPY on PostgreSQL) against SQLAlchemy's ``execute(insert(table), rows)``, the baseline,
-on the same rows in the same run, three rounds each.
+on the same rows in the same run, three rounds each. A third line writes the same rows
+with ``insert_rows`` into a copy of ``case_run`` without its indexes and foreign keys:
+what the schema itself costs an import, beside the floor of issue 8 (a plain table).
 
     python -m bench.bulk_insert [--rows 20000] [--database URL]
 """
@@ -13,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import MetaData, delete, insert, text
 
 from caserun.store import bulk, migrate
 from caserun.store.engine import Database
@@ -51,17 +53,22 @@ def main() -> None:
          "retry_of_id": None}
         for i in ids
     ]  # fmt: skip
-    timings: dict[str, list[float]] = {"sqlalchemy insert() (baseline)": [], "store.bulk.insert_rows": []}
+    plain = case_run.to_metadata(MetaData(), name="case_run_plain")  # names and types only
+    with db.write() as conn:  # the same columns, no index, no foreign key
+        conn.execute(text("CREATE TABLE case_run_plain AS SELECT * FROM case_run WHERE 1 = 0"))
+    writes = {
+        "sqlalchemy insert() (baseline)": (case_run, lambda c: c.execute(insert(case_run), rows)),
+        "store.bulk.insert_rows": (case_run, lambda c: bulk.insert_rows(c, case_run, rows)),
+        "insert_rows, no index or FK": (plain, lambda c: bulk.insert_rows(c, plain, rows)),
+    }
+    timings: dict[str, list[float]] = {label: [] for label in writes}
     for _ in range(3):
-        for label, write in (
-            ("sqlalchemy insert() (baseline)", lambda c: c.execute(insert(case_run), rows)),
-            ("store.bulk.insert_rows", lambda c: bulk.insert_rows(c, case_run, rows)),
-        ):
+        for label, (table, write) in writes.items():
             with db.write() as conn:
                 started = time.perf_counter()
                 write(conn)
                 timings[label].append(time.perf_counter() - started)
-                conn.execute(delete(case_run))
+                conn.execute(delete(table))
     base = min(timings["sqlalchemy insert() (baseline)"])
     print(f"{args.rows:,} case-run rows, {db.engine.dialect.name}, best of 3:")
     for label, runs in timings.items():
