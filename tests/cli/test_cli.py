@@ -188,3 +188,24 @@ def test_token_rules(cli: Run) -> None:
     assert cli("token", "create", "--project", "ghost")[0] == 1
     code, _, err = cli("project", "create", "web")
     assert code == 1 and "already exists" in err
+
+
+def test_commands_that_talk_to_a_server_start_without_the_store() -> None:
+    """``caserun upload`` and the other client commands load neither SQLAlchemy, Alembic,
+    the web app nor the services: each upload from CI pays for what it imports."""
+    import subprocess
+
+    probe = (
+        "import sys; import caserun.cli; from caserun.ingest import registry; registry.parsers();"
+        " print(sorted(m for m in ('sqlalchemy', 'alembic', 'fastapi', 'caserun.service', 'caserun.store')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_deliver_commands_default_wait_is_the_servers() -> None:
+    from caserun.cli import webhooks
+    from caserun.service import webhook_sender
+
+    assert webhooks.DEFAULT_TIMEOUT_S == webhook_sender.TIMEOUT_S

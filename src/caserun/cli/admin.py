@@ -4,14 +4,16 @@ directly (whoever can open the database is trusted as its operator)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from caserun.cli.options import DatabaseOpt, DataDirOpt, OutputOpt, open_database, settings
 from caserun.cli.output import console, emit_json, fail
-from caserun.service import auth, projects
+
+if TYPE_CHECKING:
+    from caserun.service import auth
 
 project_app = typer.Typer(help="Manage projects.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -27,6 +29,8 @@ def project_create(
     output: OutputOpt = "text",
 ) -> None:
     """Create a project."""
+    from caserun.service import projects
+
     with open_database(settings(database, data_dir)) as db:
         project = projects.create(db, key, name)
     if output == "json":
@@ -47,6 +51,8 @@ def token_create(
     """Create a token. It is printed once, as the last word; only its hash is stored."""
     if project is None and role != "admin":
         fail("a token without --project must be an admin token (instance admin)", 2)
+    from caserun.service import auth
+
     with open_database(settings(database, data_dir)) as db:
         issued = auth.create_token(
             db, project_key=project, role=auth.parse_role(role), name=name, expires_days=expires_days
@@ -63,6 +69,8 @@ def token_list(
     output: OutputOpt = "text",
 ) -> None:
     """List tokens: id, name, role, project, state, created, expires, last used. Never the secret."""
+    from caserun.service import auth
+
     with open_database(settings(database, data_dir)) as db:
         views = auth.list_tokens(db, None, project)
     if output == "json":
@@ -94,6 +102,8 @@ def token_revoke(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke a token at once; its web sessions end too. Revoking twice is harmless."""
+    from caserun.service import auth
+
     with open_database(settings(database, data_dir)) as db:
         view = auth.revoke_token(db, None, token_id)
     console.print(f"revoked token {view.id} ({view.name})", highlight=False, markup=False)

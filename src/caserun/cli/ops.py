@@ -12,9 +12,7 @@ import typer
 from caserun.cli import admin
 from caserun.cli.options import DatabaseOpt, DataDirOpt, OutputOpt, open_database, settings
 from caserun.cli.output import console, emit_json
-from caserun.service import project_io, retention, sweeper
 from caserun.settings import parse_duration
-from caserun.store.blobs import FileBlobStore
 
 retention_app = typer.Typer(help="Delete old launches, logs and attachments per project.", no_args_is_help=True)
 BlobsDirOpt = Annotated[
@@ -30,6 +28,8 @@ def db_sweep(
     ] = None,
 ) -> None:
     """Finish as stopped every running launch with no activity for CASERUN_STALE_AFTER (2h)."""
+    from caserun.service import sweeper
+
     cfg = settings(database, data_dir)
     limit = cfg.inactivity_timeout_s if stale_after is None else _duration(stale_after)
     with open_database(cfg) as db:
@@ -56,6 +56,9 @@ def retention_run(
     output: OutputOpt = "text",
 ) -> None:
     """Apply each project's retention settings, then delete unreferenced blobs."""
+    from caserun.service import retention
+    from caserun.store.blobs import FileBlobStore
+
     cfg = settings(database, data_dir)
     with open_database(cfg) as db:
         result = retention.run(
@@ -97,6 +100,8 @@ def retention_run(
 
 
 def _set_kept(launch_id: int, kept: bool, database: str | None, data_dir: Path | None) -> None:
+    from caserun.service import retention
+
     with open_database(settings(database, data_dir)) as db:
         state = retention.set_kept(db, None, launch_id, kept)
     word = "kept: retention will not delete it" if kept else "no longer kept"
@@ -130,6 +135,9 @@ def export_project(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Write a project as JSON Lines to stdout: caserun export-project KEY > project.jsonl"""
+    from caserun.service import project_io
+    from caserun.store.blobs import FileBlobStore
+
     cfg = settings(database, data_dir)
     with open_database(cfg) as db:
         out = sys.stdout
@@ -146,6 +154,9 @@ def import_project(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Import a project exported by export-project, as a new project (all or nothing)."""
+    from caserun.service import project_io
+    from caserun.store.blobs import FileBlobStore
+
     cfg = settings(database, data_dir)
     with open_database(cfg) as db:
         if str(file) == "-":
