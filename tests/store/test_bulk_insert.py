@@ -70,7 +70,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_insert_writes_them(db: Database) -> N
             ],
         )  # fmt: skip
         conn.execute(insert(case_run), _rows(1))
-        bulk.insert_rows(conn, case_run, _rows(2))
+        assert bulk.insert_rows(conn, case_run, _rows(2)) == len(_rows(2))  # COPY on PostgreSQL
 
     def stored(launch_id: int) -> list[dict[str, Any]]:
         with db.read() as conn:
@@ -102,8 +102,9 @@ def test_rows_that_break_a_unique_constraint_can_be_skipped(db: Database) -> Non
 
     with db.write() as conn:
         conn.execute(insert(project).values(id=1, key="p", name="p", created_at=NOW))
-        bulk.insert_rows(conn, test_case, [row(1, "a")])
-        bulk.insert_rows(conn, test_case, [row(2, "a"), row(3, "b")], skip_conflicts=True)
+        assert bulk.insert_rows(conn, test_case, [row(1, "a")]) == 1
+        # the count of rows inserted is how test_cases.insert_new knows its ids went in
+        assert bulk.insert_rows(conn, test_case, [row(2, "a"), row(3, "b")], skip_conflicts=True) == 1
         stored = conn.execute(select(test_case.c.id, test_case.c.key, test_case.c.created_at).order_by(test_case.c.id))
         assert [tuple(r) for r in stored] == [(1, "a", NOW), (3, "b", NOW)]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from caserun.domain import identity
 from caserun.domain.model import Attempt, LaunchStatus, Role, Status, TestResult
@@ -184,3 +184,24 @@ def test_test_cases_are_found_by_any_key(db: Database) -> None:
         assert sorted(ids) == sorted(keys)
         assert test_cases.existing(conn, project.id, [*keys, "missing"]) == ids
         assert test_cases.existing(conn, project.id, keys[1:]) == {k: ids[k] for k in keys[1:]}
+
+
+def test_new_test_cases_get_their_ids_and_a_lost_race_reads_the_winners(db: Database) -> None:
+    """``insert_new`` returns the allocated ids when every row went in; when another import
+    inserted one of the keys first (here: before this call), the row is skipped and every
+    key's id is read back, a merged test's under the test it was merged into."""
+    project = projects.create(db, "p")
+
+    def row(key: str) -> dict[str, object]:
+        return {"key": key, "scheme": 1, "suite": "s", "name": key, "parameters": "", "full_name": key}
+
+    with db.write() as conn:
+        first = test_cases.insert_new(conn, project.id, [row("a"), row("b")])
+        assert first == test_cases.existing(conn, project.id, ["a", "b"])
+        conn.execute(update(test_case).where(test_case.c.id == first["b"]).values(alias_of_id=first["a"]))
+        second = test_cases.insert_new(conn, project.id, [row("c"), row("b"), row("d")])
+        assert second["b"] == first["a"]  # the existing test, through its alias
+        assert second == test_cases.existing(conn, project.id, ["b", "c", "d"])
+        assert {second["c"], second["d"]}.isdisjoint(first.values())  # two new tests
+        stored = conn.execute(select(func.count()).select_from(test_case)).scalar_one()
+        assert stored == 4

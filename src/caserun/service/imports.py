@@ -33,7 +33,7 @@ from caserun.domain.model import LaunchStatus, Role, TestResult
 from caserun.errors import InvalidInput, PayloadTooLarge
 from caserun.ingest import registry
 from caserun.ingest.protocol import ReportParser, ReportSource
-from caserun.service import webhooks
+from caserun.service import parse_process, webhooks
 from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
 from caserun.service.launches import (
@@ -199,7 +199,11 @@ def _import(
             attachments=AttachmentStore(blobs, attachments, max_bytes=max_attachment_bytes),
             fresh_launch=True,
         )
-        recorder.add(parse_all(planned, sources))
+        if parse_process.worth_it([report.path for report, _ in planned.files]):
+            jobs = [(parser.name, str(report.path), report.name) for report, parser in planned.files]
+            recorder.add_chunks(parse_process.chunks(jobs, sources, row["started_at"]))
+        else:
+            recorder.add(parse_all(planned, sources))
         recorder.finish(retry_of=params.retry_of, duration_ms=_reported_duration(sources))
         launches.set_status(conn, launch_id, status=LaunchStatus.COMPLETED.value, finished_at=datetime.now(UTC))
         stats.update_for_launch(conn, launch_id)

@@ -12,7 +12,7 @@ arrived in several pieces and recounts the launch summary in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ _TAIL = (
 )
 
 
-class _Chunk:
+class Chunk:
     """Results waiting to be written, reduced on arrival to tuples of plain values.
 
     The garbage collector stops tracking a tuple of strings, numbers and timestamps, so a
@@ -111,6 +111,21 @@ class _Chunk:
             )
 
 
+def chunked(
+    results: Iterable[TestResult], launch_started: datetime, finished_at: Sequence[datetime | None] | None = None
+) -> Iterator[Chunk]:
+    """The results reduced to chunks of :data:`CHUNK` results, as ``LaunchRecorder`` writes them."""
+    ends = iter(finished_at) if finished_at is not None else None
+    chunk = Chunk()
+    for result in results:
+        chunk.take(result, next(ends) if ends is not None else None, launch_started)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = Chunk()
+    if len(chunk):
+        yield chunk
+
+
 class LaunchRecorder:
     def __init__(
         self,
@@ -140,19 +155,17 @@ class LaunchRecorder:
 
         ``finished_at`` (one per result, live events only) is stored on the result's rows;
         a report has no such time and leaves it empty."""
+        return self.add_chunks(chunked(results, self.launch_started, finished_at))
+
+    def add_chunks(self, chunks: Iterable[Chunk]) -> Sequence[int]:
+        """``add`` for results already reduced to chunks (by :func:`chunked`, perhaps in
+        another process: see ``service.parse_process``)."""
         ids = IdSpans()
-        ends = iter(finished_at) if finished_at is not None else None
-        chunk = _Chunk()
-        for result in results:
-            chunk.take(result, next(ends) if ends is not None else None, self.launch_started)
-            if len(chunk) >= CHUNK:
-                ids.extend(self._write(chunk))
-                chunk = _Chunk()
-        if len(chunk):
+        for chunk in chunks:
             ids.extend(self._write(chunk))
         return ids
 
-    def _test_case_ids(self, chunk: _Chunk) -> list[int]:
+    def _test_case_ids(self, chunk: Chunk) -> list[int]:
         """The test case of each result, inserting the ones seen for the first time."""
         distinct = list(dict.fromkeys(chunk.keys))
         ids = test_cases.existing(self.conn, self.project_id, distinct)
@@ -189,7 +202,7 @@ class LaunchRecorder:
             return {}  # nothing written yet
         return case_runs.max_attempts(self.conn, self.launch_id, list(set(tc_ids)))
 
-    def _write(self, chunk: _Chunk) -> Sequence[int]:
+    def _write(self, chunk: Chunk) -> Sequence[int]:
         tc_ids = self._test_case_ids(chunk)
         # a fresh launch's map lives for this chunk only: a test repeated later is found
         # in the database by the next chunk's lookup

@@ -49,13 +49,14 @@ Converter = Callable[[Sequence[Any]], Sequence[Any]]
 
 def insert_rows(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_conflicts: bool = False
-) -> None:
-    """Insert ``rows`` (dicts) into ``table`` in the current transaction.
+) -> int:
+    """Insert ``rows`` (dicts) into ``table`` in the current transaction; returns how many
+    were inserted (fewer than given only with ``skip_conflicts``).
 
     Every row must carry the same keys (the first row's); columns the first row leaves out
     get their scalar Python default, as ``insert()`` would give them."""
     if not rows:
-        return
+        return 0
     first = rows[0]
     unknown = set(first) - {c.key for c in table.columns}
     if unknown:
@@ -66,7 +67,7 @@ def insert_rows(
         if column.key not in first and column.default is not None and column.default.is_scalar:
             keys.append(column.key)
             columns.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
-    insert_columns(conn, table, keys, columns, skip_conflicts=skip_conflicts)
+    return insert_columns(conn, table, keys, columns, skip_conflicts=skip_conflicts)
 
 
 def _transpose(rows: Sequence[Mapping[str, Any]], keys: list[str]) -> list[Sequence[Any]]:
@@ -86,33 +87,36 @@ def insert_columns(
     columns: Sequence[Sequence[Any]],
     *,
     skip_conflicts: bool = False,
-) -> None:
+) -> int:
     """Insert rows given column by column: ``columns[i]`` holds every row's value for the
     column named ``names[i]``, all of one length. Columns not named get no value (NULL, or
-    the database's server default)."""
+    the database's server default). Returns how many rows were inserted."""
     if not columns or not len(columns[0]):
-        return
+        return 0
     dialect = conn.dialect
     position = {column.key: index for index, column in enumerate(table.columns)}
     named = sorted(zip(names, columns, strict=True), key=lambda pair: position[pair[0]])  # the statement's order
     keys = tuple(name for name, _ in named)
     postgres = dialect.name == "postgresql"
     if postgres and skip_conflicts:
-        conn.execute(_insert_arrays(table, keys), {f"c{i}": list(values) for i, (_, values) in enumerate(named)})
-        return
+        arrays = {f"c{i}": list(values) for i, (_, values) in enumerate(named)}
+        done = conn.execute(_insert_arrays(table, keys).execution_options(preserve_rowcount=True), arrays)
+        return int(done.rowcount)
     statement, converters = _plan(table, keys, dialect, skip_conflicts)
     converted = [convert(values) if convert else values for convert, (_, values) in zip(converters, named, strict=True)]
     driver: Any = conn.connection.driver_connection
     rows = zip(*converted, strict=True)
     if postgres:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
-        return
+        with driver.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+            return int(cursor.rowcount)
     cursor = driver.cursor()
     try:
         cursor.executemany(statement, rows)
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select
 
 from caserun.store import bulk
+from caserun.store.ids import allocate
 from caserun.store.tables import test_case
 
 CHUNK = 5000  # keys per lookup; far below SQLite's 32,766 parameters
@@ -50,13 +51,20 @@ def existing(conn: Connection, project_id: int, keys: Sequence[str]) -> dict[str
 def insert_new(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert test cases (dicts with key, suite, name, …) and return the ids of their keys.
 
-    Concurrent importers may race to insert the same new test; ``ON CONFLICT DO NOTHING``
-    plus a re-read makes that safe on both engines.
+    The ids are allocated first, so when every row goes in (the rule) they are known
+    without reading them back. Concurrent importers may race to insert the same new test:
+    ``ON CONFLICT DO NOTHING`` skips the loser's row, and then the keys are re-read, which
+    makes that safe on both engines.
     """
     by_key = {row["key"]: row for row in rows}
     now = datetime.now(UTC)
-    values = [{**row, "project_id": project_id, "created_at": now} for row in by_key.values()]
-    bulk.insert_rows(conn, test_case, values, skip_conflicts=True)
+    ids = allocate(conn, test_case, len(by_key))
+    values = [
+        {**row, "id": ident, "project_id": project_id, "created_at": now}
+        for row, ident in zip(by_key.values(), ids, strict=True)
+    ]
+    if bulk.insert_rows(conn, test_case, values, skip_conflicts=True) == len(values):
+        return dict(zip(by_key, ids, strict=True))
     return existing(conn, project_id, list(by_key))
 
 

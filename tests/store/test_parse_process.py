@@ -1,0 +1,152 @@
+"""A large report is parsed in a second process (``service.parse_process``): what it stores
+is exactly what parsing in process stores, its errors name the file and line as before,
+and an import that fails leaves neither rows nor a process behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.junit_gen import generate
+from sqlalchemy import func, select
+
+from caserun.domain.model import Role
+from caserun.errors import ParseError
+from caserun.ingest.protocol import ReportSource
+from caserun.service import auth, imports, parse_process, projects
+from caserun.service.launches import LaunchParams
+from caserun.settings import Settings
+from caserun.store.blobs import FileBlobStore
+from caserun.store.engine import Database
+from caserun.store.tables import case_run, case_run_log, launch, test_case
+
+REPORTS = Path(__file__).parents[1] / "data" / "reports" / "junit"
+WHO = auth.Principal(token_id=0, role=Role.ADMIN, project_id=None)
+
+
+def _import(db: Database, settings: Settings, files: list[Path], name: str) -> int:
+    view, _ = imports.import_reports(
+        db,
+        FileBlobStore(settings.blob_dir),
+        WHO,
+        "web",
+        [imports.ReportFile(path, path.name) for path in files],
+        {},
+        LaunchParams(name=name),
+        base_url="",
+        max_attachment_bytes=1000,
+    )
+    return view.id
+
+
+def _stored(db: Database, launch_id: int) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]], tuple[Any, ...]]:
+    # what a parse decides (not ids, nor what history decides: a verdict, a new failure)
+    skip = ("id", "launch_id", "project_id", "started_at", "pattern_id", "new_failure", "verdict")
+    values = [c for c in case_run.c if c.name not in skip]
+    with db.read() as conn:
+        runs = conn.execute(
+            select(test_case.c.key, *values)
+            .join(test_case, test_case.c.id == case_run.c.test_case_id)
+            .where(case_run.c.launch_id == launch_id)
+            .order_by(test_case.c.key, case_run.c.attempt)
+        ).mappings()
+        runs = [dict(r) for r in runs]
+        logs = conn.execute(
+            select(test_case.c.key, case_run.c.attempt, case_run_log.c.stream, case_run_log.c.content)
+            .join(case_run, case_run.c.id == case_run_log.c.case_run_id)
+            .join(test_case, test_case.c.id == case_run.c.test_case_id)
+            .where(case_run.c.launch_id == launch_id)
+            .order_by(test_case.c.key, case_run.c.attempt, case_run_log.c.stream)
+        ).all()
+        summary = conn.execute(
+            select(launch.c.duration_ms, launch.c.total, launch.c.failed, launch.c.skipped).where(
+                launch.c.id == launch_id
+            )
+        ).one()
+    return runs, [tuple(r) for r in logs], tuple(summary)
+
+
+def test_a_report_parsed_in_a_child_is_stored_as_one_parsed_in_process(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects.create(db, "web")
+    big = tmp_path / "big.xml"
+    generate(big, 4500)  # three chunks, failures with traces, system-out
+    files = [big, REPORTS / "surefire-flaky.xml", REPORTS / "surefire-rerun.xml", REPORTS / "pytest-xunit2.xml"]
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 10**12)
+    assert not parse_process.worth_it(files)
+    in_process = _stored(db, _import(db, settings, files, "in process"))
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
+    assert parse_process.worth_it(files)
+    in_child = _stored(db, _import(db, settings, files, "in a child"))
+    runs, logs, summary = in_child
+    # the comparison compares something: failures with traces, retries, logs, a summary
+    assert len(runs) > 4500 and summary[2] > 0 and logs
+    assert any(r["attempt"] > 1 for r in runs) and any(r["passed_on_retry"] for r in runs)
+    assert sum(1 for r in runs if r["stack_trace"]) >= 450
+    assert in_child == in_process
+    assert not multiprocessing.active_children()
+
+
+def test_a_parse_error_in_the_child_names_the_file_and_line_and_writes_nothing(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects.create(db, "web")
+    report = tmp_path / "cut.xml"
+    generate(report, 5000)
+    text = report.read_text()
+    report.write_text(text[: int(len(text) * 0.8)])  # fails after two chunks were written
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
+    with pytest.raises(ParseError) as caught:
+        _import(db, settings, [report], "cut")
+    assert caught.value.file == "cut.xml" and caught.value.line is not None and caught.value.line > 1000
+    with db.read() as conn:
+        assert [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (launch, case_run)] == [0, 0]
+    assert not multiprocessing.active_children()
+
+
+def test_a_child_that_fails_for_another_reason_fails_the_import(tmp_path: Path) -> None:
+    """Not the report's fault (here: a directory where a file was expected, an OSError in
+    the child): an error of the server's, with the child's traceback in it."""
+    source = ReportSource(tmp_path, "results")
+    chunks = parse_process.chunks([("junit", str(tmp_path), "results")], [source], datetime.now(UTC))
+    with pytest.raises(parse_process.ParseProcessError, match="IsADirectoryError"):
+        list(chunks)
+    assert not multiprocessing.active_children()
+
+
+def test_an_import_that_stops_early_stops_the_child(tmp_path: Path) -> None:
+    report = tmp_path / "big.xml"
+    generate(report, 20_000)
+    source = ReportSource(report, report.name)
+    chunks = parse_process.chunks([("junit", str(report), report.name)], [source], datetime.now(UTC))
+    first = next(chunks)
+    assert len(first) == 2000 and first.keys[0] != first.keys[1]
+    chunks.close()  # as when writing a chunk fails: the generator is closed
+    assert not multiprocessing.active_children()
+
+
+def test_small_reports_and_directories_are_parsed_in_process(tmp_path: Path) -> None:
+    small = REPORTS / "pytest-xunit2.xml"
+    assert not parse_process.worth_it([small])
+    assert not parse_process.worth_it([tmp_path])
+    assert not parse_process.worth_it([])
+
+
+def test_what_the_child_learns_of_a_report_reaches_the_launch(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's own duration (its testsuites time, not the sum of its tests') is found
+    by the parse, in the child, and is the launch's duration."""
+    projects.create(db, "web")
+    report = tmp_path / "timed.xml"
+    report.write_text(
+        '<testsuites time="12.5"><testsuite name="s" tests="1" time="12.5">'
+        '<testcase classname="c" name="a" time="1.0"/></testsuite></testsuites>'
+    )
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
+    launch_id = _import(db, settings, [report], "timed")
+    assert _stored(db, launch_id)[2][0] == 12_500
