@@ -23,6 +23,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+from psycopg import errors as psycopg_errors
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -99,9 +100,28 @@ def insert_columns(
     keys = tuple(name for name, _ in named)
     postgres = dialect.name == "postgresql"
     if postgres and skip_conflicts:
-        arrays = {f"c{i}": list(values) for i, (_, values) in enumerate(named)}
-        done = conn.execute(_insert_arrays(table, keys).execution_options(preserve_rowcount=True), arrays)
-        return int(done.rowcount)
+        # conflicts are rare (two imports racing to add the same new test): COPY in a
+        # savepoint, five times faster than the arrays; on a conflict, the arrays
+        try:
+            with conn.begin_nested():
+                return _write(conn, table, keys, named, skip_conflicts=False)
+        except psycopg_errors.UniqueViolation:
+            arrays = {f"c{i}": list(values) for i, (_, values) in enumerate(named)}
+            done = conn.execute(_insert_arrays(table, keys).execution_options(preserve_rowcount=True), arrays)
+            return int(done.rowcount)
+    return _write(conn, table, keys, named, skip_conflicts=skip_conflicts)
+
+
+def _write(
+    conn: Connection,
+    table: Table,
+    keys: tuple[str, ...],
+    named: list[tuple[str, Sequence[Any]]],
+    *,
+    skip_conflicts: bool,
+) -> int:
+    dialect = conn.dialect
+    postgres = dialect.name == "postgresql"
     statement, converters = _plan(table, keys, dialect, skip_conflicts)
     converted = [convert(values) if convert else values for convert, (_, values) in zip(converters, named, strict=True)]
     driver: Any = conn.connection.driver_connection
