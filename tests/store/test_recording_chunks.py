@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from caserun.domain import identity
 from caserun.domain.model import Attempt, LaunchStatus, Role, Status, TestResult
+from caserun.service import chunks as chunking
 from caserun.service import imports, projects, recording
 from caserun.service.attachments import AttachmentStore
 from caserun.service.auth import Principal
@@ -77,7 +78,7 @@ def test_entries_of_one_test_in_different_chunks_are_its_attempts(
 ) -> None:
     projects.create(db, "p")
     whole = _import(db, tmp_path, "one chunk")
-    monkeypatch.setattr(recording, "CHUNK", 2)
+    monkeypatch.setattr(chunking, "CHUNK", 2)
     chunked = _import(db, tmp_path, "chunks of two")
 
     expected: list[Row] = [
@@ -104,7 +105,7 @@ def test_entries_of_one_test_in_different_chunks_are_its_attempts(
 
 def test_a_fresh_launch_keeps_nothing_per_test(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = projects.create(db, "p")
-    monkeypatch.setattr(recording, "CHUNK", 3)
+    monkeypatch.setattr(chunking, "CHUNK", 3)
     results = [
         TestResult(suite="s", name=f"t{i % 7}", attempts=[Attempt(status=Status.PASSED, stdout=f"out {i}")])
         for i in range(20)
@@ -138,7 +139,7 @@ def test_a_live_launch_counts_on_from_the_attempts_it_has(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = projects.create(db, "p")
-    monkeypatch.setattr(recording, "CHUNK", 2)
+    monkeypatch.setattr(chunking, "CHUNK", 2)
     with db.write() as conn:
         launch_id = insert_launch(conn, project.id, LaunchParams(name="l"), LaunchStatus.RUNNING)
         row = launches.get(conn, launch_id)

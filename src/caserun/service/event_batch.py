@@ -19,9 +19,10 @@ from caserun.domain.rules import check_case_run_transition
 from caserun.errors import CaserunError, Conflict, NotFound
 from caserun.ingest import events
 from caserun.service.attachments import AttachmentStore, content_type
+from caserun.service.chunks import clip
 from caserun.service.launches import LaunchParams, close_launch, insert_launch
 from caserun.service.projects import Project
-from caserun.service.recording import LaunchRecorder, clip
+from caserun.service.recording import LaunchRecorder
 from caserun.store import case_runs, launches
 from caserun.store.tables import case_run, launch
 

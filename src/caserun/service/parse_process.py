@@ -1,7 +1,7 @@
 """A large report parsed in a second process while this one writes it.
 
 Parsing a report and reducing its results to the chunks the recorder writes
-(:func:`recording.chunked`) is about a third of an import's time, and all of it holds
+(:func:`chunks.chunked`) is about a third of an import's time, and all of it holds
 the interpreter lock, so a thread would not overlap it with the writing. A child process
 does: it parses, reduces, and sends each chunk (tuples of plain values: a pickle of a
 chunk costs a tenth of what one of its parsed results would) through a pipe, while this
@@ -28,7 +28,7 @@ from typing import Any
 from caserun.errors import CaserunError
 from caserun.ingest import registry
 from caserun.ingest.protocol import ReportSource
-from caserun.service.recording import Chunk, chunked
+from caserun.service.chunks import Chunk, chunked
 
 #: reports together smaller than this are parsed in process: a child costs ~20 ms to
 #: start and its chunks a pickle each way, which a few thousand results do not repay

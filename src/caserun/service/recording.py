@@ -1,6 +1,6 @@
 """Writing case runs into a launch, in bulk: the one path every way in goes through.
 
-Results are written in chunks of :data:`CHUNK`: test cases are looked up, and the new
+Results are written in chunks of ``chunks.CHUNK``: test cases are looked up, and the new
 ones inserted, per chunk, and the case runs go to the driver column by column. Attempt
 numbers continue across chunks (a test that appears twice in a report, or is retried in
 a later batch, gets attempt 2, 3, …): a live launch remembers the attempts of the tests
@@ -12,7 +12,7 @@ arrived in several pieces and recounts the launch summary in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,110 +20,11 @@ from sqlalchemy import Connection
 
 from caserun.analysis import patterns
 from caserun.domain import identity
-from caserun.domain.model import Attempt, TestResult
-from caserun.domain.rules import passed_on_retry
+from caserun.domain.model import TestResult
 from caserun.service.attachments import AttachmentStore, content_type
+from caserun.service.chunks import TAIL, Chunk, Extra, chunked, clip
 from caserun.store import case_runs, launches, test_cases
 from caserun.store.ids import IdSpans
-
-CHUNK = 2000
-MAX_TEXT = 1_000_000  # characters kept of one log or stack trace
-
-
-def clip(text: str | None) -> str | None:
-    if text is None or len(text) <= MAX_TEXT:
-        return text
-    return text[:MAX_TEXT] + f"\n… [{len(text) - MAX_TEXT} characters cut]"
-
-
-#: (index of its case run in the chunk, the attempt, its result's warnings): attempts
-#: with logs or attachments, written once their case runs have ids
-_Extra = tuple[int, Attempt, list[str]]
-
-#: a case run's values besides its test, attempt number and finality, as a chunk keeps them
-_TAIL = (
-    "status",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "failure_type",
-    "failure_exception",
-    "failure_message",
-    "stack_trace",
-    "metadata",
-    "warnings",
-    "client_id",
-)
-
-
-class Chunk:
-    """Results waiting to be written, reduced on arrival to tuples of plain values.
-
-    The garbage collector stops tracking a tuple of strings, numbers and timestamps, so a
-    waiting chunk gives it next to nothing to scan. Held as parsed, a chunk's results
-    outlived two collections and were promoted to the oldest generation, several objects
-    a test, which set off a full collection of the whole heap every few chunks."""
-
-    __slots__ = ("extras", "keys", "shapes", "tails", "tests")
-
-    def __init__(self) -> None:
-        #: per result: its identity key
-        self.keys: list[str] = []
-        #: per result: (suite, name, parameters, explicit key, file, line), for a new test
-        self.tests: list[tuple[str, str, str | None, str | None, str | None, int | None]] = []
-        #: per result: how many attempts, and whether the last passed after a failure
-        self.shapes: list[tuple[int, bool]] = []
-        #: per attempt: its values of _TAIL
-        self.tails: list[tuple[Any, ...]] = []
-        self.extras: list[_Extra] = []
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def take(self, result: TestResult, finished_at: datetime | None, launch_started: datetime) -> None:
-        r = result
-        self.keys.append(identity.explicit_key(r.key) if r.key else identity.key_of(r.suite, r.name, r.parameters))
-        self.tests.append((r.suite, r.name, r.parameters, r.key, r.file, r.line))
-        attempts = r.attempts
-        self.shapes.append((len(attempts), len(attempts) > 1 and passed_on_retry([a.status for a in attempts])))
-        warnings = tuple(r.warnings) or None  # stored as a JSON array, as a list is
-        shared = r.metadata
-        tails = self.tails
-        for attempt in attempts:
-            failure = attempt.failure
-            properties = attempt.properties
-            if attempt.stdout or attempt.stderr or attempt.log or attempt.attachments:
-                self.extras.append((len(tails), attempt, list(r.warnings)))
-            tails.append(
-                (
-                    attempt.status._value_,  # not .value: a descriptor call per row
-                    attempt.started_at or launch_started,
-                    finished_at,
-                    attempt.duration_ms,
-                    failure.type._value_ if failure else None,
-                    failure.exception if failure else None,
-                    clip(failure.message) if failure else None,
-                    clip(failure.trace) if failure else None,
-                    {**shared, **properties} if shared or properties else None,
-                    warnings,
-                    attempt.client_id,
-                )
-            )
-
-
-def chunked(
-    results: Iterable[TestResult], launch_started: datetime, finished_at: Sequence[datetime | None] | None = None
-) -> Iterator[Chunk]:
-    """The results reduced to chunks of :data:`CHUNK` results, as ``LaunchRecorder`` writes them."""
-    ends = iter(finished_at) if finished_at is not None else None
-    chunk = Chunk()
-    for result in results:
-        chunk.take(result, next(ends) if ends is not None else None, launch_started)
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = Chunk()
-    if len(chunk):
-        yield chunk
 
 
 class LaunchRecorder:
@@ -232,13 +133,13 @@ class LaunchRecorder:
             "passed_on_retry": retried,
         }
         if rows:
-            columns.update(zip(_TAIL, zip(*chunk.tails, strict=True), strict=True))
+            columns.update(zip(TAIL, zip(*chunk.tails, strict=True), strict=True))
         new_ids = case_runs.insert_columns(self.conn, columns)
         self._write_extras(new_ids, chunk.extras)
         self.count += len(chunk)
         return new_ids
 
-    def _write_extras(self, ids: Sequence[int], extras: list[_Extra]) -> None:
+    def _write_extras(self, ids: Sequence[int], extras: list[Extra]) -> None:
         logs: list[tuple[int, str, str | None]] = []
         files: list[dict[str, Any]] = []
         warned: dict[int, list[str]] = {}
