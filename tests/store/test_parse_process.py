@@ -4,7 +4,7 @@ and an import that fails leaves neither rows nor a process behind."""
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,21 @@ from caserun.service.launches import LaunchParams
 from caserun.settings import Settings
 from caserun.store.blobs import FileBlobStore
 from caserun.store.engine import Database
-from caserun.store.tables import case_run, case_run_log, launch, test_case
+from caserun.store.tables import case_run, case_run_log, failure_pattern, launch, project, test_case
 
 REPORTS = Path(__file__).parents[1] / "data" / "reports" / "junit"
 WHO = auth.Principal(token_id=0, role=Role.ADMIN, project_id=None)
+
+
+def _parsing_children() -> list[int]:
+    """This process's children that parse (none must outlive an import)."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"caserun.service.parse_process" in cmdline:
+                found.append(int(pid))
+    return found
 
 
 def _import(db: Database, settings: Settings, files: list[Path], name: str) -> int:
@@ -88,7 +99,7 @@ def test_a_report_parsed_in_a_child_is_stored_as_one_parsed_in_process(
     assert any(r["attempt"] > 1 for r in runs) and any(r["passed_on_retry"] for r in runs)
     assert sum(1 for r in runs if r["stack_trace"]) >= 450
     assert in_child == in_process
-    assert not multiprocessing.active_children()
+    assert not _parsing_children()
 
 
 def test_a_parse_error_in_the_child_names_the_file_and_line_and_writes_nothing(
@@ -105,7 +116,7 @@ def test_a_parse_error_in_the_child_names_the_file_and_line_and_writes_nothing(
     assert caught.value.file == "cut.xml" and caught.value.line is not None and caught.value.line > 1000
     with db.read() as conn:
         assert [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (launch, case_run)] == [0, 0]
-    assert not multiprocessing.active_children()
+    assert not _parsing_children()
 
 
 def test_a_child_that_fails_for_another_reason_fails_the_import(tmp_path: Path) -> None:
@@ -115,7 +126,7 @@ def test_a_child_that_fails_for_another_reason_fails_the_import(tmp_path: Path) 
     chunks = parse_process.chunks([("junit", str(tmp_path), "results")], [source], datetime.now(UTC))
     with pytest.raises(parse_process.ParseProcessError, match="IsADirectoryError"):
         list(chunks)
-    assert not multiprocessing.active_children()
+    assert not _parsing_children()
 
 
 def test_an_import_that_stops_early_stops_the_child(tmp_path: Path) -> None:
@@ -126,7 +137,7 @@ def test_an_import_that_stops_early_stops_the_child(tmp_path: Path) -> None:
     first = next(chunks)
     assert len(first) == 2000 and first.keys[0] != first.keys[1]
     chunks.close()  # as when writing a chunk fails: the generator is closed
-    assert not multiprocessing.active_children()
+    assert not _parsing_children()
 
 
 def test_small_reports_and_directories_are_parsed_in_process(tmp_path: Path) -> None:
@@ -150,3 +161,59 @@ def test_what_the_child_learns_of_a_report_reaches_the_launch(
     monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
     launch_id = _import(db, settings, [report], "timed")
     assert _stored(db, launch_id)[2][0] == 12_500
+
+
+def _patterns(db: Database, project_key: str) -> list[tuple[Any, ...]]:
+    """A project's failure patterns: signature, template, count, the key of the test of
+    its example run, and the keys of its runs' tests."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                failure_pattern.c.id,
+                failure_pattern.c.signature,
+                failure_pattern.c.template,
+                failure_pattern.c.count,
+                test_case.c.key,
+            )
+            .join(case_run, case_run.c.id == failure_pattern.c.example_case_run_id)
+            .join(test_case, test_case.c.id == case_run.c.test_case_id)
+            .join(project, project.c.id == failure_pattern.c.project_id)
+            .where(project.c.key == project_key)
+        ).all()
+        members = conn.execute(
+            select(case_run.c.pattern_id, case_run.c.signature, test_case.c.key).join(
+                test_case, test_case.c.id == case_run.c.test_case_id
+            )
+        ).all()
+    runs: dict[int, set[tuple[str, str]]] = {}
+    for pattern_id, signature, key in members:
+        runs.setdefault(pattern_id, set()).add((signature, key))
+    return sorted((sig, template, count, example, sorted(runs[pid])) for pid, sig, template, count, example in rows)
+
+
+def test_failures_signed_in_the_child_make_the_patterns_signed_in_process_make(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projects import the same reports, one parsed (and its failures signed) in a
+    child, the other in process: they end with the same patterns, counts, example runs and
+    members, though the child's are assigned a chunk at a time as they are written."""
+    big = tmp_path / "big.xml"
+    generate(big, 4500)
+    files = [big, REPORTS / "surefire-flaky.xml", REPORTS / "pytest-xunit2.xml", REPORTS / "jest-junit.xml"]
+    for key, least in (("web", 10**12), ("api", 1)):
+        projects.create(db, key)
+        monkeypatch.setattr(parse_process, "MIN_BYTES", least)
+        view, _ = imports.import_reports(
+            db,
+            FileBlobStore(settings.blob_dir),
+            WHO,
+            key,
+            [imports.ReportFile(path, path.name) for path in files],
+            {},
+            LaunchParams(name=key),
+            base_url="",
+            max_attachment_bytes=1000,
+        )
+    in_process, in_child = _patterns(db, "web"), _patterns(db, "api")
+    assert len(in_process) > 3 and sum(p[2] for p in in_process) >= 450
+    assert in_child == in_process

@@ -26,7 +26,7 @@ defect is flagged ``reopen_suggested``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -80,12 +80,16 @@ def nearest(signature: Signature, pool: Sequence[_Pattern]) -> _Pattern | None:
 _Signed = tuple[RowMapping, Signature, str]
 
 
-def _signed(row: RowMapping) -> _Signed:
-    sig = signatures.compute(row["failure_exception"], row["failure_message"], row["stack_trace"])
+def _signed(row: RowMapping, known: Mapping[int, Signature] | None) -> _Signed:
+    sig = known.get(int(row["id"])) if known else None
+    if sig is None:
+        sig = signatures.compute(row["failure_exception"], row["failure_message"], row["stack_trace"])
     return row, sig, sig.digest
 
 
-class _Assigner:
+class Assigner:
+    """Assignment state that lasts across chunks: patterns met so far, candidate pools."""
+
     def __init__(self, conn: Connection, project_id: int, launch_id: int) -> None:
         self.conn = conn
         self.project_id = project_id
@@ -102,8 +106,8 @@ class _Assigner:
             self.pools[exception] = [_known(r, self.launch_id) for r in rows]
         return self.pools[exception]
 
-    def chunk(self, rows: list[RowMapping]) -> None:
-        signed = [_signed(row) for row in rows]
+    def chunk(self, rows: list[RowMapping], known: Mapping[int, Signature] | None = None) -> None:
+        signed = [_signed(row, known) for row in rows]
         groups: dict[str, list[RowMapping]] = defaultdict(list)
         by_digest: dict[str, Signature] = {}
         for row, sig, digest in signed:
@@ -181,19 +185,31 @@ class _Assigner:
         store.flag_reopen(self.conn, sorted({d for d, _ in touched if status.get(d) in store.DONE_DEFECT}), now)
 
 
-def assign(conn: Connection, project_id: int, launch_id: int, case_run_ids: Sequence[int] | None = None) -> None:
+def assign(
+    conn: Connection,
+    project_id: int,
+    launch_id: int,
+    case_run_ids: Sequence[int] | None = None,
+    *,
+    known: Mapping[int, Signature] | None = None,
+    assigner: Assigner | None = None,
+) -> Assigner | None:
     """Give each failed case run of the launch that has no signature yet (or only those
-    named) its signature, its pattern and its new-failure flag; act on linked defects."""
-    assigner: _Assigner | None = None
+    named) its signature, its pattern and its new-failure flag; act on linked defects.
+
+    ``known`` holds signatures computed already (by the process a large report was parsed
+    in), by case run id. A caller that assigns a launch's failures a chunk at a time passes
+    back the ``assigner`` returned, so that patterns found in one chunk are known in the
+    next without reading them again."""
     after = 0
     while True:
         rows = store.unsigned_failures(conn, launch_id, case_run_ids, after_id=after, limit=CHUNK)
         if not rows:
-            return
-        assigner = assigner or _Assigner(conn, project_id, launch_id)
-        assigner.chunk(rows)
+            return assigner
+        assigner = assigner or Assigner(conn, project_id, launch_id)
+        assigner.chunk(rows, known)
         if len(rows) < CHUNK:
-            return
+            return assigner
         after = int(rows[-1]["id"])
 
 

@@ -66,7 +66,6 @@ def serve(
         "timeout_graceful_shutdown": cfg.shutdown_grace_s,
     }
     if workers == 1:
-        _warm_parse_process()
         uvicorn.run(RequestLog(create_app(cfg)), **options)  # type: ignore[arg-type]
         return
     # several processes import the app by name; they read the settings from the environment
@@ -86,18 +85,7 @@ def app_from_env() -> RequestLog:
     from caserun.api.request_log import RequestLog
     from caserun.app import create_app
 
-    _warm_parse_process()
     return RequestLog(create_app(Settings.from_env()))
-
-
-def _warm_parse_process() -> None:
-    """Start the process large reports are parsed in while the server starts, not at the
-    first large upload (``service.parse_process``)."""
-    import threading
-
-    from caserun.service import parse_process
-
-    threading.Thread(target=parse_process.warm, name="caserun-parse-warm", daemon=True).start()
 
 
 def register(app: typer.Typer) -> None:

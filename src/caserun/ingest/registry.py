@@ -46,6 +46,16 @@ def parsers() -> dict[str, ReportParser]:
     return dict(sorted(found.items()))
 
 
+def load(name: str) -> ReportParser:
+    """The parser of this name, loading only its own entry point when that is named after
+    it (as caserun's are), not every format's: for a process that parses one format."""
+    for entry in entry_points(group=GROUP, name=name):
+        parser = entry.load()
+        if isinstance(parser, ReportParser) and parser.name == name:
+            return parser
+    return get(name)
+
+
 def describe() -> list[FormatInfo]:
     return [FormatInfo(name=p.name, title=p.title, module=type(p).__module__) for p in parsers().values()]
 

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from caserun.analysis import signatures
+from caserun.analysis.signatures import Signature
 from caserun.domain import identity
 from caserun.domain.model import Attempt, TestResult
 from caserun.domain.rules import passed_on_retry
@@ -44,6 +46,11 @@ TAIL = (
 )
 
 
+_STATUS, _EXCEPTION, _MESSAGE, _TRACE = (
+    TAIL.index(name) for name in ("status", "failure_exception", "failure_message", "stack_trace")
+)
+
+
 class Chunk:
     """Results waiting to be written, reduced on arrival to tuples of plain values.
 
@@ -52,7 +59,7 @@ class Chunk:
     outlived two collections and were promoted to the oldest generation, several objects
     a test, which set off a full collection of the whole heap every few chunks."""
 
-    __slots__ = ("extras", "keys", "shapes", "tails", "tests")
+    __slots__ = ("extras", "keys", "shapes", "signatures", "tails", "tests")
 
     def __init__(self) -> None:
         #: per result: its identity key
@@ -64,6 +71,9 @@ class Chunk:
         #: per attempt: its values of TAIL
         self.tails: list[tuple[Any, ...]] = []
         self.extras: list[Extra] = []
+        #: (index in ``tails``, signature) of each failed attempt, when computed ahead
+        #: (:meth:`sign`); None leaves the signatures to pattern assignment
+        self.signatures: list[tuple[int, Signature]] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -97,6 +107,15 @@ class Chunk:
                     attempt.client_id,
                 )
             )
+
+    def sign(self) -> None:
+        """Compute the signature of each failed attempt, from the values stored for it
+        (what ``analysis.patterns`` would compute from the rows once written)."""
+        self.signatures = [
+            (index, signatures.compute(tail[_EXCEPTION], tail[_MESSAGE], tail[_TRACE]))
+            for index, tail in enumerate(self.tails)
+            if tail[_STATUS] == "failed"
+        ]
 
 
 def chunked(

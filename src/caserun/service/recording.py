@@ -48,6 +48,8 @@ class LaunchRecorder:
         self.attempts_seen: dict[int, int] = {}
         #: some test got attempts in more than one piece: ``finish`` settles them in SQL
         self.split_tests = False
+        #: pattern assignment carried from chunk to chunk (chunks signed ahead only)
+        self.patterns: patterns.Assigner | None = None
         self.count = 0
 
     def add(self, results: Iterable[TestResult], finished_at: Sequence[datetime | None] | None = None) -> Sequence[int]:
@@ -136,6 +138,11 @@ class LaunchRecorder:
             columns.update(zip(TAIL, zip(*chunk.tails, strict=True), strict=True))
         new_ids = case_runs.insert_columns(self.conn, columns)
         self._write_extras(new_ids, chunk.extras)
+        if chunk.signatures:  # signed ahead: patterns now, a chunk at a time, not in finish
+            known = {new_ids[index]: signature for index, signature in chunk.signatures}
+            self.patterns = patterns.assign(
+                self.conn, self.project_id, self.launch_id, list(known), known=known, assigner=self.patterns
+            )
         self.count += len(chunk)
         return new_ids
 
@@ -179,4 +186,4 @@ class LaunchRecorder:
         if duration_ms is None:
             duration_ms = launches.sum_durations(self.conn, self.launch_id)
         launches.refresh_summary(self.conn, self.launch_id, duration_ms)
-        patterns.assign(self.conn, self.project_id, self.launch_id)
+        patterns.assign(self.conn, self.project_id, self.launch_id, assigner=self.patterns)
