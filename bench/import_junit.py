@@ -86,11 +86,11 @@ def _tree(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            children = []
-        todo += [int(c) for c in children]
+        try:  # each thread lists the children it started (the server starts them from a worker thread)
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+            todo += [int(c) for task in tasks for c in (task / "children").read_text().split()]
+        except OSError:  # the process or a thread has ended
+            pass
     return found
 
 
@@ -144,7 +144,6 @@ def caserun_upload(report: Path, folder: Path, database: str | None = None) -> t
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        time.sleep(2)  # the server starts its parsing process in the background
         memory = TreeRss(server.pid)
         memory.start()
         started = time.perf_counter()

@@ -59,8 +59,8 @@ class ParseProcessError(RuntimeError):
 def worth_it(paths: Sequence[Path]) -> bool:
     """Whether these reports are parsed in a child: regular files (a directory report is
     many small files, read in process), together at least :data:`MIN_BYTES`."""
-    if not paths or any(not p.is_file() for p in paths):
-        return False
+    if not sys.executable or not paths or any(not p.is_file() for p in paths):
+        return False  # (an embedded interpreter has no executable to start a child with)
     return sum(p.stat().st_size for p in paths) >= MIN_BYTES
 
 
