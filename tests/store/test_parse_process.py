@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from caserun.domain.model import Role
 from caserun.errors import ParseError
 from caserun.ingest.protocol import ReportSource
-from caserun.service import auth, imports, parse_process, projects
+from caserun.service import auth, imports, parse_process, projects, recording
 from caserun.service.launches import LaunchParams
 from caserun.settings import Settings
 from caserun.store.blobs import FileBlobStore
@@ -217,3 +217,30 @@ def test_failures_signed_in_the_child_make_the_patterns_signed_in_process_make(
     in_process, in_child = _patterns(db, "web"), _patterns(db, "api")
     assert len(in_process) > 3 and sum(p[2] for p in in_process) >= 450
     assert in_child == in_process
+
+
+def test_a_write_that_fails_stops_the_child_at_once(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's error (here: the second chunk's write) stops the child before the
+    error reaches the caller, though the caller still holds the error's traceback."""
+    projects.create(db, "web")
+    report = tmp_path / "big.xml"
+    generate(report, 20_000)
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
+    written = 0
+    real_write = recording.LaunchRecorder._write
+
+    def failing_write(self: recording.LaunchRecorder, chunk: Any) -> Any:
+        nonlocal written
+        written += 1
+        if written == 2:
+            raise RuntimeError("disk full")
+        return real_write(self, chunk)
+
+    monkeypatch.setattr(recording.LaunchRecorder, "_write", failing_write)
+    with pytest.raises(RuntimeError, match="disk full") as caught:
+        _import(db, settings, [report], "fails")
+    assert caught.traceback and not _parsing_children()
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(case_run)).scalar_one() == 0

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,7 +201,10 @@ def _import(
         )
         if parse_process.worth_it([report.path for report, _ in planned.files]):
             jobs = [(parser.name, str(report.path), report.name) for report, parser in planned.files]
-            recorder.add_chunks(parse_process.chunks(jobs, sources, row["started_at"]))
+            # closed at once if a write fails: the child is stopped then, not when the
+            # error's traceback is let go of
+            with closing(parse_process.chunks(jobs, sources, row["started_at"])) as chunks:
+                recorder.add_chunks(chunks)
         else:
             recorder.add(parse_all(planned, sources))
         recorder.finish(retry_of=params.retry_of, duration_ms=_reported_duration(sources))

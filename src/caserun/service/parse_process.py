@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -64,7 +64,9 @@ def worth_it(paths: Sequence[Path]) -> bool:
     return sum(p.stat().st_size for p in paths) >= MIN_BYTES
 
 
-def chunks(jobs: Sequence[Job], sources: Sequence[ReportSource], launch_started: datetime) -> Iterator[Chunk]:
+def chunks(
+    jobs: Sequence[Job], sources: Sequence[ReportSource], launch_started: datetime
+) -> Generator[Chunk, None, None]:
     """The reports' results in chunks, parsed by a child process. When the last chunk has
     come, each source's ``info`` holds what its parse found (a report's own duration)."""
     child = subprocess.Popen(  # noqa: S603 - this interpreter, this module: no input in the command
