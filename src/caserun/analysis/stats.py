@@ -239,10 +239,14 @@ def _appended(dialect: str, run: Any, launch_id: int, commit: str | None) -> Col
         return cast(room.op("||")(func.jsonb_build_array(entry)), JSON)
     kept_text = func.coalesce(type_coerce(test_stats.c.recent, Text), "[]")
     retry = case((run.c.passed_on_retry, func.json("true")), else_=func.json("false"))
-    grown = func.json_insert(
-        kept_text, "$[#]", func.json_array(run.c.status, retry, launch_id, commit, run.c.duration_ms)
+    entry = func.json_array(run.c.status, retry, launch_id, commit, run.c.duration_ms)
+    # the oldest dropped before the append, not after: SQLite parses the JSON text once per
+    # function, and a full window then costs three parses instead of four
+    full = func.json_array_length(kept_text) >= RECENT_KEEP
+    return case(
+        (full, func.json_insert(func.json_remove(kept_text, "$[0]"), "$[#]", entry)),
+        else_=func.json_insert(kept_text, "$[#]", entry),
     )
-    return case((func.json_array_length(grown) > RECENT_KEEP, func.json_remove(grown, "$[0]")), else_=grown)
 
 
 def _rescore(conn: Connection, launch_id: int) -> None:
