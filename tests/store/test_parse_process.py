@@ -5,13 +5,14 @@ and an import that fails leaves neither rows nor a process behind."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bench.junit_gen import generate
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from caserun.domain.model import Role
 from caserun.errors import ParseError
@@ -244,3 +245,37 @@ def test_a_write_that_fails_stops_the_child_at_once(
     assert caught.traceback and not _parsing_children()
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(case_run)).scalar_one() == 0
+
+
+def test_a_chunk_with_more_failed_attempts_than_sqlite_takes_parameters(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 tests failing 17 times each (Surefire reruns) are 34,000 failed case runs in
+    one chunk, more than SQLite's default 32,766 parameters of one statement (Debian's
+    build allows 250,000: the limit is set to the default here): their patterns are
+    assigned in bounded pieces."""
+    projects.create(db, "web")
+    if db.engine.dialect.name == "sqlite":
+        db.dispose()
+
+        @event.listens_for(db.engine, "connect")
+        def _default_limit(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+
+    report = tmp_path / "reruns.xml"
+    rerun = '<rerunFailure message="boom" type="java.lang.AssertionError">at a.B.c(B.java:{n})</rerunFailure>'
+    with report.open("w") as out:
+        out.write('<testsuite name="s">')
+        for i in range(2000):
+            out.write(f'<testcase classname="a.B" name="t{i}" time="0.1">')
+            out.write('<failure message="boom" type="java.lang.AssertionError">at a.B.c(B.java:1)</failure>')
+            out.write("".join(rerun.format(n=n) for n in range(16)))
+            out.write("</testcase>")
+        out.write("</testsuite>")
+    monkeypatch.setattr(parse_process, "MIN_BYTES", 1)
+    launch_id = _import(db, settings, [report], "reruns")
+    with db.read() as conn:
+        failed = select(func.count()).where(case_run.c.launch_id == launch_id, case_run.c.status == "failed")
+        assert conn.execute(failed).scalar_one() == 34_000
+        signed = failed.where(case_run.c.pattern_id.is_not(None))
+        assert conn.execute(signed).scalar_one() == 34_000
