@@ -61,10 +61,16 @@ def test_an_outage_is_spooled_then_delivered_and_the_spool_removed(tmp_path: Pat
     sender.start()
     for line in lines(5):
         sender.put(line)
+    expected = ['{"type": "launch.started"}', *lines(5)]
     deadline = time.monotonic() + 10
-    while not spool.exists() and time.monotonic() < deadline:
+
+    def spooled() -> list[str]:
+        return spool.read_text().splitlines() if spool.exists() else []
+
+    # the file is created before its lines are written: wait for the lines, not the file
+    while spooled() != expected and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert spool.read_text().splitlines() == ['{"type": "launch.started"}', *lines(5)]  # kept while down
+    assert spooled() == expected  # kept while down
     while not server.got and time.monotonic() < deadline:  # retried with backoff until it is back
         time.sleep(0.05)
     sender.put('{"type": "launch.finished"}')
