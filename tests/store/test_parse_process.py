@@ -22,9 +22,10 @@ from caserun.service.launches import LaunchParams
 from caserun.settings import Settings
 from caserun.store.blobs import FileBlobStore
 from caserun.store.engine import Database
-from caserun.store.tables import case_run, case_run_log, failure_pattern, launch, project, test_case
+from caserun.store.tables import attachment, case_run, case_run_log, failure_pattern, launch, project, test_case
 
 REPORTS = Path(__file__).parents[1] / "data" / "reports" / "junit"
+ALLURE = Path(__file__).parents[1] / "data" / "reports" / "allure" / "basic"
 WHO = auth.Principal(token_id=0, role=Role.ADMIN, project_id=None)
 
 
@@ -141,11 +142,50 @@ def test_an_import_that_stops_early_stops_the_child(tmp_path: Path) -> None:
     assert not _parsing_children()
 
 
-def test_small_reports_and_directories_are_parsed_in_process(tmp_path: Path) -> None:
+def test_small_reports_are_parsed_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small = REPORTS / "pytest-xunit2.xml"
     assert not parse_process.worth_it([small])
-    assert not parse_process.worth_it([tmp_path])
+    assert not parse_process.worth_it([ALLURE])
     assert not parse_process.worth_it([])
+    monkeypatch.setattr(parse_process, "MIN_BYTES", small.stat().st_size + 1)  # sizes add up
+    assert parse_process.worth_it([small, small]) and not parse_process.worth_it([small])
+    files = sum(p.stat().st_size for p in ALLURE.iterdir())
+    monkeypatch.setattr(parse_process, "MIN_BYTES", files)
+    assert parse_process.worth_it([ALLURE])  # a directory counts what it holds
+
+
+def test_a_results_directory_parsed_in_a_child_is_stored_as_in_process(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Allure results directory, its retries, logs and attachments, both ways."""
+    projects.create(db, "web")
+    attachments = {p.name: p for p in ALLURE.iterdir() if "-attachment" in p.name}
+    stored = []
+    for least in (10**12, 1):
+        monkeypatch.setattr(parse_process, "MIN_BYTES", least)
+        view, _ = imports.import_reports(
+            db,
+            FileBlobStore(settings.blob_dir),
+            WHO,
+            "web",
+            [imports.ReportFile(ALLURE, "allure-results", format="allure")],
+            attachments,
+            LaunchParams(name=str(least)),
+            base_url="",
+            max_attachment_bytes=100_000,
+        )
+        with db.read() as conn:
+            files = conn.execute(
+                select(test_case.c.key, case_run.c.attempt, attachment.c.name, attachment.c.sha256)
+                .join(case_run, case_run.c.id == attachment.c.case_run_id)
+                .join(test_case, test_case.c.id == case_run.c.test_case_id)
+                .where(case_run.c.launch_id == view.id)
+                .order_by(test_case.c.key, case_run.c.attempt, attachment.c.name)
+            ).all()
+        stored.append((_stored(db, view.id), [tuple(f) for f in files]))
+    (runs, logs, _summary), files = stored[0]
+    assert any(r["attempt"] > 1 for r in runs) and files  # retries and attachments were compared
+    assert stored[1] == stored[0]
 
 
 def test_what_the_child_learns_of_a_report_reaches_the_launch(

@@ -57,11 +57,18 @@ class ParseProcessError(RuntimeError):
 
 
 def worth_it(paths: Sequence[Path]) -> bool:
-    """Whether these reports are parsed in a child: regular files (a directory report is
-    many small files, read in process), together at least :data:`MIN_BYTES`."""
-    if not sys.executable or not paths or any(not p.is_file() for p in paths):
-        return False  # (an embedded interpreter has no executable to start a child with)
-    return sum(p.stat().st_size for p in paths) >= MIN_BYTES
+    """Whether these reports (files, or directories of results such as Allure's) are parsed
+    in a child: together at least :data:`MIN_BYTES`. An embedded interpreter, with no
+    executable to start a child with, parses in process."""
+    if not sys.executable or not paths:
+        return False
+    return sum(_size(p) for p in paths) >= MIN_BYTES
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return path.stat().st_size
 
 
 def chunks(
