@@ -200,10 +200,20 @@ def assign(
     ``known`` holds signatures computed already (by the process a large report was parsed
     in), by case run id. A caller that assigns a launch's failures a chunk at a time passes
     back the ``assigner`` returned, so that patterns found in one chunk are known in the
-    next without reading them again."""
+    next without reading them again. Named runs are read ``CHUNK`` ids at a time, in id
+    order, so any number of them stays within a statement's parameter limit (SQLite's
+    default is 32,766)."""
+    if case_run_ids is not None:
+        named = sorted(case_run_ids)
+        for start in range(0, len(named), CHUNK):
+            rows = store.unsigned_failures(conn, launch_id, named[start : start + CHUNK], after_id=0, limit=CHUNK)
+            if rows:
+                assigner = assigner or Assigner(conn, project_id, launch_id)
+                assigner.chunk(rows, known)
+        return assigner
     after = 0
     while True:
-        rows = store.unsigned_failures(conn, launch_id, case_run_ids, after_id=after, limit=CHUNK)
+        rows = store.unsigned_failures(conn, launch_id, None, after_id=after, limit=CHUNK)
         if not rows:
             return assigner
         assigner = assigner or Assigner(conn, project_id, launch_id)

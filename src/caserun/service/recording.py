@@ -140,16 +140,9 @@ class LaunchRecorder:
         self._write_extras(new_ids, chunk.extras)
         if chunk.signatures:  # signed ahead: patterns now, a chunk at a time, not in finish
             known = {new_ids[index]: signature for index, signature in chunk.signatures}
-            failed = list(known)  # in id order; a chunk's tests may have many attempts each,
-            for start in range(0, len(failed), patterns.CHUNK):  # so ids go in bounded lists
-                self.patterns = patterns.assign(
-                    self.conn,
-                    self.project_id,
-                    self.launch_id,
-                    failed[start : start + patterns.CHUNK],
-                    known=known,
-                    assigner=self.patterns,
-                )
+            self.patterns = patterns.assign(
+                self.conn, self.project_id, self.launch_id, list(known), known=known, assigner=self.patterns
+            )
         self.count += len(chunk)
         return new_ids
 
