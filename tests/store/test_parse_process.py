@@ -40,17 +40,26 @@ def _parsing_children() -> list[int]:
     return found
 
 
-def _import(db: Database, settings: Settings, files: list[Path], name: str) -> int:
+def _import(
+    db: Database,
+    settings: Settings,
+    files: list[Path] | list[imports.ReportFile],
+    name: str,
+    *,
+    project: str = "web",
+    attachments: dict[str, Path] | None = None,
+) -> int:
+    reports = [f if isinstance(f, imports.ReportFile) else imports.ReportFile(f, f.name) for f in files]
     view, _ = imports.import_reports(
         db,
         FileBlobStore(settings.blob_dir),
         WHO,
-        "web",
-        [imports.ReportFile(path, path.name) for path in files],
-        {},
+        project,
+        reports,
+        attachments or {},
         LaunchParams(name=name),
         base_url="",
-        max_attachment_bytes=1000,
+        max_attachment_bytes=100_000,
     )
     return view.id
 
@@ -163,26 +172,22 @@ def test_a_results_directory_parsed_in_a_child_is_stored_as_in_process(
     stored = []
     for least in (10**12, 1):
         monkeypatch.setattr(parse_process, "MIN_BYTES", least)
-        view, _ = imports.import_reports(
+        launch_id = _import(
             db,
-            FileBlobStore(settings.blob_dir),
-            WHO,
-            "web",
+            settings,
             [imports.ReportFile(ALLURE, "allure-results", format="allure")],
-            attachments,
-            LaunchParams(name=str(least)),
-            base_url="",
-            max_attachment_bytes=100_000,
+            str(least),
+            attachments=attachments,
         )
         with db.read() as conn:
             files = conn.execute(
                 select(test_case.c.key, case_run.c.attempt, attachment.c.name, attachment.c.sha256)
                 .join(case_run, case_run.c.id == attachment.c.case_run_id)
                 .join(test_case, test_case.c.id == case_run.c.test_case_id)
-                .where(case_run.c.launch_id == view.id)
+                .where(case_run.c.launch_id == launch_id)
                 .order_by(test_case.c.key, case_run.c.attempt, attachment.c.name)
             ).all()
-        stored.append((_stored(db, view.id), [tuple(f) for f in files]))
+        stored.append((_stored(db, launch_id), [tuple(f) for f in files]))
     (runs, logs, _summary), files = stored[0]
     assert any(r["attempt"] > 1 for r in runs) and files  # retries and attachments were compared
     assert stored[1] == stored[0]
@@ -244,17 +249,7 @@ def test_failures_signed_in_the_child_make_the_patterns_signed_in_process_make(
     for key, least in (("web", 10**12), ("api", 1)):
         projects.create(db, key)
         monkeypatch.setattr(parse_process, "MIN_BYTES", least)
-        view, _ = imports.import_reports(
-            db,
-            FileBlobStore(settings.blob_dir),
-            WHO,
-            key,
-            [imports.ReportFile(path, path.name) for path in files],
-            {},
-            LaunchParams(name=key),
-            base_url="",
-            max_attachment_bytes=1000,
-        )
+        _import(db, settings, files, key, project=key)
     in_process, in_child = _patterns(db, "web"), _patterns(db, "api")
     assert len(in_process) > 3 and sum(p[2] for p in in_process) >= 450
     assert in_child == in_process
